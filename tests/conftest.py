@@ -1,0 +1,85 @@
+"""Shared fixtures: a real eMSP server (pytest-django's live_server) and a real CPO simulator."""
+
+from __future__ import annotations
+
+import pytest
+
+from roaming.simulator.server import CpoSimulator
+
+
+@pytest.fixture(autouse=True)
+def _fast_ocpi_client(settings):
+    # Real HTTP, short clocks: a hanging partner must fail the test in about a second.
+    settings.OCPI_HTTP_TIMEOUT = 1.0
+    settings.OCPI_HTTP_RETRIES = 2
+    settings.OCPI_HTTP_BACKOFF = 0.01
+
+
+@pytest.fixture
+def emsp(live_server, settings):
+    """Our eMSP served over real HTTP, with OCPI_BASE_URL pointing at it."""
+    settings.OCPI_BASE_URL = live_server.url
+    return live_server
+
+
+@pytest.fixture
+def simulator():
+    sim = CpoSimulator(name="Simulated CPO").start()
+    yield sim
+    sim.stop()
+
+
+@pytest.fixture
+def celery_worker_process(transactional_db, settings):
+    """A real `celery worker` process on the configured broker, sharing the test database.
+
+    Embedded run: kombu's filesystem broker and the SpatiaLite test file under var/.
+    CI's second run: Redis and the PostgreSQL test database.
+    """
+    import os
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    from django.db import connection
+
+    db = connection.settings_dict
+    if "spatialite" in db["ENGINE"]:
+        database_url = f"spatialite:///{db['NAME']}"
+    else:
+        database_url = f"postgis://{db['USER'] or 'postgres'}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    env = {**os.environ, "DATABASE_URL": database_url, "OCPI_BASE_URL": settings.OCPI_BASE_URL}
+    # A queue of its own: another worker on this machine (the demo's) must not take our tasks.
+    queue = f"test-{os.getpid()}-{time.monotonic_ns()}"
+    root = Path(__file__).resolve().parent.parent
+    process = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo", "--loglevel=INFO", "--without-heartbeat",
+         "--without-gossip", "--without-mingle", "-Q", queue],
+        cwd=root,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines: list[str] = []
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            break
+        lines.append(line)
+        if "ready." in line:
+            break
+    else:
+        process.kill()
+        pytest.fail("the Celery worker did not start within 60 s:\n" + "".join(lines))
+    if process.poll() is not None:
+        pytest.fail("the Celery worker exited:\n" + "".join(lines))
+    process.queue = queue  # type: ignore[attr-defined]
+    yield process
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
