@@ -1,0 +1,332 @@
+"""The one outbound HTTP module of the roaming app (STYLE §5).
+
+Every call to a partner goes through `OcpiClient.request`: timeouts always (connect, read and an
+overall deadline, so a server that drips bytes cannot hold a worker), bounded retries with
+exponential backoff on what retrying can fix (connection errors, timeouts, 5xx, 429), and one
+error type, `TransportError`, whose `permanent` flag says whether a retry can help.
+Logs name the method, URL, status and duration, never a header or a token.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+from django.conf import settings
+
+from roaming.ocpi.auth import encode_token
+
+logger = logging.getLogger("roaming.ocpi.outbound")
+
+MAX_RESPONSE_BYTES = 64 * 1024 * 1024
+
+
+class TransportError(Exception):
+    """A call to a partner failed. `permanent=False` means the same call may work later."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        permanent: bool,
+        http_status: int | None = None,
+        ocpi_status: int | None = None,
+        url: str = "",
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.permanent = permanent
+        self.http_status = http_status
+        self.ocpi_status = ocpi_status
+        self.url = url
+
+
+@dataclass
+class OcpiResponse:
+    http_status: int
+    status_code: int | None
+    status_message: str | None
+    data: Any
+    headers: httpx.Headers
+    url: str
+    body_bytes: bytes = field(repr=False, default=b"")
+
+    @property
+    def next_link(self) -> str | None:
+        link = self.headers.get("Link")
+        if not link:
+            return None
+        for part in link.split(","):
+            section = part.strip()
+            if 'rel="next"' in section.replace(" ", "") or "rel=next" in section.replace(" ", ""):
+                start, end = section.find("<"), section.find(">")
+                if start != -1 and end > start:
+                    return section[start + 1 : end]
+        return None
+
+    @property
+    def total_count(self) -> int | None:
+        value = self.headers.get("X-Total-Count")
+        return int(value) if value and value.isdigit() else None
+
+
+@dataclass
+class Routing:
+    """OCPI-from/to headers for functional modules (never on versions/credentials)."""
+
+    to_country_code: str
+    to_party_id: str
+
+    def headers(self) -> dict[str, str]:
+        return {
+            "OCPI-from-country-code": settings.OCPI_COUNTRY_CODE,
+            "OCPI-from-party-id": settings.OCPI_PARTY_ID,
+            "OCPI-to-country-code": self.to_country_code,
+            "OCPI-to-party-id": self.to_party_id,
+        }
+
+
+class OcpiClient:
+    def __init__(
+        self,
+        token: str,
+        *,
+        base64_token: bool = True,
+        timeout: float | None = None,
+        retries: int | None = None,
+        backoff: float | None = None,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self._authorization = encode_token(token, base64_encode=base64_token)
+        self.timeout = timeout if timeout is not None else settings.OCPI_HTTP_TIMEOUT
+        self.retries = retries if retries is not None else settings.OCPI_HTTP_RETRIES
+        self.backoff = backoff if backoff is not None else settings.OCPI_HTTP_BACKOFF
+        self._http = httpx.Client(
+            timeout=httpx.Timeout(self.timeout, connect=min(self.timeout, 5.0)),
+            follow_redirects=False,
+            transport=transport,
+            headers={"User-Agent": "open-emsp/0.1 (+OCPI 2.2.1)"},
+        )
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> OcpiClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        json_body: Any = None,
+        params: dict[str, Any] | None = None,
+        routing: Routing | None = None,
+        correlation_id: str | None = None,
+        parse: bool = True,
+    ) -> OcpiResponse:
+        """One OCPI call with retries. Raises TransportError when it cannot succeed.
+
+        `parse=False` leaves a success body unparsed (`data` is None, `body_bytes` holds it) for a
+        caller that decodes it itself, such as the sync's tolerant page decoder: parsing a 2 MB
+        page twice costs as much as storing it.
+        """
+        correlation_id = correlation_id or str(uuid.uuid4())
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                response = self._send_once(method, url, json_body, params, routing, correlation_id, parse)
+            except TransportError as error:
+                if error.permanent or attempt > self.retries:
+                    raise
+                delay = self.backoff * (2 ** (attempt - 1))
+                logger.warning(
+                    "OCPI out %s %s failed (%s); retry %d in %.1fs",
+                    method,
+                    url,
+                    error.message,
+                    attempt,
+                    delay,
+                )
+                time.sleep(delay)
+                continue
+            # 1xxx is success; a body without an envelope (status_code None) is judged by its caller.
+            if response.status_code is not None and not 1000 <= response.status_code < 2000:
+                raise TransportError(
+                    f"{method} {url}: OCPI status {response.status_code} {response.status_message or ''}".strip(),
+                    permanent=response.status_code < 3000,
+                    http_status=response.http_status,
+                    ocpi_status=response.status_code,
+                    url=url,
+                )
+            return response
+
+    def _send_once(
+        self,
+        method: str,
+        url: str,
+        json_body: Any,
+        params: dict[str, Any] | None,
+        routing: Routing | None,
+        correlation_id: str,
+        parse: bool = True,
+    ) -> OcpiResponse:
+        headers = {
+            "Authorization": self._authorization,
+            "X-Request-ID": str(uuid.uuid4()),
+            "X-Correlation-ID": correlation_id,
+            "Accept": "application/json",
+        }
+        if routing:
+            headers.update(routing.headers())
+        content = None
+        if json_body is not None:
+            headers["Content-Type"] = "application/json"
+            content = json.dumps(json_body, separators=(",", ":"), default=str).encode("utf-8")
+        started = time.monotonic()
+        deadline = started + self.timeout * 3
+        try:
+            with self._http.stream(method, url, params=params, content=content, headers=headers) as raw:
+                chunks = []
+                size = 0
+                for chunk in raw.iter_bytes():
+                    size += len(chunk)
+                    if size > MAX_RESPONSE_BYTES:
+                        raise TransportError(
+                            f"{method} {url}: response larger than {MAX_RESPONSE_BYTES} bytes",
+                            permanent=True,
+                            url=url,
+                        )
+                    if time.monotonic() > deadline:
+                        raise TransportError(
+                            f"{method} {url}: response too slow (deadline passed)", permanent=False, url=url
+                        )
+                    chunks.append(chunk)
+                body = b"".join(chunks)
+                http_status = raw.status_code
+                response_headers = raw.headers
+        except httpx.TimeoutException as exc:
+            raise TransportError(
+                f"{method} {url}: timed out ({type(exc).__name__})", permanent=False, url=url
+            ) from exc
+        except httpx.HTTPError as exc:
+            raise TransportError(
+                f"{method} {url}: {type(exc).__name__}: {exc}", permanent=False, url=url
+            ) from exc
+        logger.info(
+            "OCPI out %s %s -> %s %.0fms", method, url, http_status, (time.monotonic() - started) * 1000
+        )
+        return _parse(method, url, http_status, response_headers, body, parse)
+
+
+def _parse(method: str, url: str, http_status: int, headers: httpx.Headers, body: bytes, parse: bool = True) -> OcpiResponse:
+    retryable = http_status >= 500 or http_status == 429
+    if http_status in (401, 403):
+        raise TransportError(
+            f"{method} {url}: HTTP {http_status}, the partner refused our credentials",
+            permanent=True,
+            http_status=http_status,
+            url=url,
+        )
+    if 300 <= http_status < 400:
+        raise TransportError(
+            f"{method} {url}: HTTP {http_status} redirect to {headers.get('Location', '?')} (not followed)",
+            permanent=True,
+            http_status=http_status,
+            url=url,
+        )
+    if not parse and 200 <= http_status < 300:
+        if body.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == b"<":
+            raise TransportError(f"{method} {url}: HTTP {http_status}, response is HTML", permanent=True, url=url)
+        return OcpiResponse(http_status, None, None, None, headers, url, body)
+    try:
+        payload = json.loads(body.decode("utf-8-sig")) if body.strip() else None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        is_html = body.lstrip()[:1] == b"<"
+        # HTML is a web server or proxy page: asking again will not change it. Broken JSON on a
+        # success status is usually a transfer cut short: another try can help.
+        raise TransportError(
+            f"{method} {url}: HTTP {http_status}, response is {'HTML' if is_html else 'not valid JSON'} ({exc})",
+            permanent=is_html and not retryable,
+            http_status=http_status,
+            url=url,
+        ) from exc
+    if retryable:
+        raise TransportError(
+            f"{method} {url}: HTTP {http_status}", permanent=False, http_status=http_status, url=url
+        )
+    if isinstance(payload, dict) and ("status_code" in payload or "data" in payload):
+        status_code = payload.get("status_code")
+        return OcpiResponse(
+            http_status=http_status,
+            status_code=status_code if isinstance(status_code, int) else None,
+            status_message=payload.get("status_message"),
+            data=payload.get("data"),
+            headers=headers,
+            url=url,
+            body_bytes=body,
+        )
+    if http_status >= 400:
+        raise TransportError(
+            f"{method} {url}: HTTP {http_status}", permanent=True, http_status=http_status, url=url
+        )
+    # Real feeds sometimes send the bare data without the envelope (a list, an object).
+    return OcpiResponse(http_status, None, None, payload, headers, url, body)
+
+
+def iterate_pages(
+    client: OcpiClient,
+    url: str,
+    *,
+    params: dict[str, Any] | None = None,
+    routing: Routing | None = None,
+    max_pages: int | None = None,
+    parse: bool = True,
+) -> Iterator[OcpiResponse]:
+    """Follow a Sender's `Link: rel="next"` until it is gone.
+
+    Guards: a next link must stay on the first page's scheme and host (a partner cannot make us
+    call a third party with our token), a URL seen before ends the loop with an error, and so does
+    passing `max_pages`.
+    """
+    max_pages = max_pages or settings.OCPI_MAX_PAGES
+    origin = urlsplit(url)
+    seen: set[str] = set()
+    next_url: str | None = url
+    next_params = params
+    pages = 0
+    while next_url:
+        key = next_url + "?" + json.dumps(next_params or {}, sort_keys=True, default=str)
+        if key in seen:
+            raise TransportError(
+                f"pagination loop: {next_url} was already fetched", permanent=True, url=next_url
+            )
+        seen.add(key)
+        pages += 1
+        if pages > max_pages:
+            raise TransportError(
+                f"pagination did not end after {max_pages} pages", permanent=True, url=next_url
+            )
+        response = client.request("GET", next_url, params=next_params, routing=routing, parse=parse)
+        yield response
+        link = response.next_link
+        if link:
+            target = urlsplit(link)
+            if (target.scheme, target.netloc) != (origin.scheme, origin.netloc):
+                raise TransportError(
+                    f"pagination Link points to another host ({target.netloc}); refusing to follow it",
+                    permanent=True,
+                    url=link,
+                )
+        next_url, next_params = link, None

@@ -1,0 +1,135 @@
+"""OCPI 2.2.1 Tariffs module wire models (checklist §5, spec `mod_tariffs.asciidoc`).
+
+Contract
+--------
+* :class:`Tariff` is the full object of a PUT or a Sender's list page. Prices, VAT percentages
+  and restriction quantities are :class:`~decimal.Decimal` (money is never a float);
+  ``step_size`` and durations are integers.
+* :class:`TariffRestrictions` validates ``start_time``/``end_time`` as ``HH:MM`` (00:00..23:59,
+  held as :class:`datetime.time`; an ``end_time`` of 00:00 means end of day, and an end before
+  the start wraps past midnight — both are the pricing engine's business, not rejected here)
+  and ``start_date``/``end_date`` as real ``YYYY-MM-DD`` dates (:class:`datetime.date`).
+  Dumped to JSON they are written back in the same spellings.
+* ``currency`` must be three upper-case letters (ISO 4217 form); ``elements`` and each element's
+  ``price_components`` need at least one entry; ``last_updated`` is required (the spec's
+  ``tariff_put_example.json`` lacks it and is rejected).
+* General tolerances are those of :mod:`roaming.ocpi.v221.common`; the tolerant page decoder in
+  :mod:`roaming.ocpi.v221.feeds` additionally repairs enum case and upper-cases a currency,
+  recording warnings.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import Field
+
+from .common import (
+    CiString36,
+    CountryCode,
+    CurrencyCode,
+    DateTime,
+    DisplayText,
+    EnergyMix,
+    LocalDate,
+    LocalTime,
+    Number,
+    OcpiModel,
+    PartyId,
+    Price,
+    Url,
+)
+
+__all__ = [
+    "DayOfWeek",
+    "PriceComponent",
+    "ReservationRestrictionType",
+    "Tariff",
+    "TariffDimensionType",
+    "TariffElement",
+    "TariffRestrictions",
+    "TariffType",
+]
+
+
+class TariffType(StrEnum):
+    AD_HOC_PAYMENT = "AD_HOC_PAYMENT"
+    PROFILE_CHEAP = "PROFILE_CHEAP"
+    PROFILE_FAST = "PROFILE_FAST"
+    PROFILE_GREEN = "PROFILE_GREEN"
+    REGULAR = "REGULAR"
+
+
+class TariffDimensionType(StrEnum):
+    ENERGY = "ENERGY"
+    FLAT = "FLAT"
+    PARKING_TIME = "PARKING_TIME"
+    TIME = "TIME"
+
+
+class DayOfWeek(StrEnum):
+    MONDAY = "MONDAY"
+    TUESDAY = "TUESDAY"
+    WEDNESDAY = "WEDNESDAY"
+    THURSDAY = "THURSDAY"
+    FRIDAY = "FRIDAY"
+    SATURDAY = "SATURDAY"
+    SUNDAY = "SUNDAY"
+
+
+class ReservationRestrictionType(StrEnum):
+    RESERVATION = "RESERVATION"
+    RESERVATION_EXPIRES = "RESERVATION_EXPIRES"
+
+
+NonNegativeNumber = Annotated[Number, Field(ge=0)]
+NonNegativeInt = Annotated[int, Field(ge=0)]
+
+
+class PriceComponent(OcpiModel):
+    type: TariffDimensionType
+    price: NonNegativeNumber
+    # Percent; absent means "no VAT applicable", which is not the same as 0 %.
+    vat: NonNegativeNumber | None = None
+    # Unit: Wh for ENERGY, seconds for TIME/PARKING_TIME; meaningless for FLAT (examples use 0).
+    step_size: NonNegativeInt
+
+
+class TariffRestrictions(OcpiModel):
+    start_time: LocalTime | None = None
+    end_time: LocalTime | None = None
+    start_date: LocalDate | None = None
+    end_date: LocalDate | None = None
+    min_kwh: NonNegativeNumber | None = None
+    max_kwh: NonNegativeNumber | None = None
+    min_current: NonNegativeNumber | None = None
+    max_current: NonNegativeNumber | None = None
+    min_power: NonNegativeNumber | None = None
+    max_power: NonNegativeNumber | None = None
+    min_duration: NonNegativeInt | None = None
+    max_duration: NonNegativeInt | None = None
+    day_of_week: list[DayOfWeek] | None = None
+    reservation: ReservationRestrictionType | None = None
+
+
+class TariffElement(OcpiModel):
+    price_components: Annotated[list[PriceComponent], Field(min_length=1)]
+    restrictions: TariffRestrictions | None = None
+
+
+class Tariff(OcpiModel):
+    country_code: CountryCode
+    party_id: PartyId
+    id: CiString36
+    currency: CurrencyCode
+    type: TariffType | None = None
+    tariff_alt_text: list[DisplayText] | None = None
+    tariff_alt_url: Url | None = None
+    min_price: Price | None = None
+    max_price: Price | None = None
+    elements: Annotated[list[TariffElement], Field(min_length=1)]
+    start_date_time: DateTime | None = None
+    end_date_time: DateTime | None = None
+    energy_mix: EnergyMix | None = None
+    last_updated: DateTime

@@ -1,0 +1,143 @@
+"""Tariffs: typed prices, validated restrictions (checklist §5.2)."""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from roaming.ocpi.v221.common import describe_errors
+from roaming.ocpi.v221.tariffs import DayOfWeek, ReservationRestrictionType, Tariff, TariffDimensionType
+
+from .paths import example
+
+
+def tariff(**restrictions: Any) -> dict[str, Any]:
+    data = copy.deepcopy(example("tariff_14_step_size.json"))
+    data["elements"][0]["restrictions"] = restrictions
+    return data
+
+
+def reasons(data: object) -> list[str]:
+    with pytest.raises(ValidationError) as caught:
+        Tariff.model_validate(data)
+    return describe_errors(caught.value, Tariff)
+
+
+def test_it_types_the_complex_tariff():
+    parsed = Tariff.model_validate(example("tariff_4_complex.json"))
+    assert parsed.currency == "EUR"
+    component = parsed.elements[0].price_components[0]
+    assert (component.type, component.price, component.vat, component.step_size) == (
+        TariffDimensionType.FLAT,
+        Decimal("2.5"),
+        Decimal("15"),
+        1,
+    )
+    restrictions = parsed.elements[4].restrictions
+    assert restrictions is not None
+    assert (restrictions.start_time, restrictions.end_time) == (dt.time(9), dt.time(18))
+    assert restrictions.day_of_week == [
+        DayOfWeek.MONDAY,
+        DayOfWeek.TUESDAY,
+        DayOfWeek.WEDNESDAY,
+        DayOfWeek.THURSDAY,
+        DayOfWeek.FRIDAY,
+    ]
+    assert parsed.elements[1].restrictions is not None and parsed.elements[
+        1
+    ].restrictions.max_current == Decimal("32")
+
+
+def test_it_keeps_prices_exact():
+    parsed = Tariff.model_validate(example("tariff_2_alt_text.json"))
+    component = parsed.elements[0].price_components[0]
+    assert component.price == Decimal("1.90") and component.vat == Decimal("5.2")
+    assert parsed.model_dump(mode="json", exclude_none=True)["elements"][0]["price_components"][0] == {
+        "type": "TIME",
+        "price": 1.9,
+        "vat": 5.2,
+        "step_size": 300,
+    }
+
+
+def test_it_reads_restriction_dates_and_reservations():
+    parsed = Tariff.model_validate(
+        tariff(start_date="2024-12-24", end_date="2024-12-27", reservation="RESERVATION_EXPIRES")
+    )
+    restrictions = parsed.elements[0].restrictions
+    assert restrictions is not None
+    assert (restrictions.start_date, restrictions.end_date) == (dt.date(2024, 12, 24), dt.date(2024, 12, 27))
+    assert restrictions.reservation is ReservationRestrictionType.RESERVATION_EXPIRES
+    dumped = parsed.model_dump(mode="json", exclude_none=True)["elements"][0]["restrictions"]
+    assert dumped == {
+        "start_date": "2024-12-24",
+        "end_date": "2024-12-27",
+        "reservation": "RESERVATION_EXPIRES",
+    }
+
+
+def test_it_writes_midnight_end_times_as_00_00():
+    parsed = Tariff.model_validate(example("tariff_14_step_size.json"))
+    assert parsed.model_dump(mode="json")["elements"][2]["restrictions"]["end_time"] == "00:00"
+
+
+@pytest.mark.parametrize(
+    ("restrictions", "reason"),
+    [
+        (
+            {"start_time": "25:00"},
+            "elements[0].restrictions.start_time: '25:00' is not a time of day as HH:MM (00:00..23:59)",
+        ),
+        (
+            {"end_time": "9:00"},
+            "elements[0].restrictions.end_time: '9:00' is not a time of day as HH:MM (00:00..23:59)",
+        ),
+        (
+            {"start_time": "09:00:00"},
+            "elements[0].restrictions.start_time: '09:00:00' is not a time of day as HH:MM (00:00..23:59)",
+        ),
+        (
+            {"start_date": "2019-02-30"},
+            "elements[0].restrictions.start_date: '2019-02-30' is not a date as YYYY-MM-DD",
+        ),
+        (
+            {"end_date": "2019/01/01"},
+            "elements[0].restrictions.end_date: '2019/01/01' is not a date as YYYY-MM-DD",
+        ),
+        ({"day_of_week": ["MON"]}, "elements[0].restrictions.day_of_week[0]: 'MON' is not a valid DayOfWeek"),
+        (
+            {"reservation": "YES"},
+            "elements[0].restrictions.reservation: 'YES' is not a valid ReservationRestrictionType",
+        ),
+        ({"min_duration": 1.5}, "elements[0].restrictions.min_duration: expected an integer, got 1.5"),
+        ({"max_power": "fast"}, "elements[0].restrictions.max_power: expected a number, got 'fast'"),
+    ],
+)
+def test_it_rejects_malformed_restrictions(restrictions, reason):
+    assert reasons(tariff(**restrictions)) == [reason]
+
+
+def test_it_rejects_tariffs_without_prices_or_with_bad_money_fields():
+    data = example("tariff_1_simple_2hour.json")
+    assert reasons({**data, "elements": []}) == ["elements: needs at least 1 item(s), got 0"]
+    assert reasons({**data, "currency": "eur"}) == [
+        "currency: 'eur' is not a 3-letter upper-case ISO 4217 currency code"
+    ]
+    bad = copy.deepcopy(data)
+    bad["elements"][0]["price_components"][0].update(type="KWH", price="NaN")
+    assert reasons(bad) == [
+        "elements[0].price_components[0].type: 'KWH' is not a valid TariffDimensionType",
+        "elements[0].price_components[0].price: expected a finite number, got 'NaN'",
+    ]
+
+
+def test_it_rejects_a_tariff_missing_identifiers():
+    data = example("tariff_1_simple_2hour.json")
+    del data["party_id"]
+    del data["currency"]
+    assert reasons(data) == ["party_id: required field is missing", "currency: required field is missing"]

@@ -1,0 +1,177 @@
+"""The OCPI transport: envelope, authorization, ids, routing headers, body limits, outbound client."""
+
+from __future__ import annotations
+
+import base64
+import logging
+import time
+
+import pytest
+
+from roaming.ocpi.auth import encode_token, token_candidates
+from roaming.ocpi.client import OcpiClient, TransportError, iterate_pages
+from roaming.ocpi.logging import redact
+
+from .factories import connected_partner
+from .ocpi_http import call
+
+pytestmark = pytest.mark.django_db
+
+
+def test_it_encodes_tokens_in_base64_without_a_trailing_newline():
+    assert encode_token("example-token") == "Token ZXhhbXBsZS10b2tlbg=="
+    assert encode_token("example-token", base64_encode=False) == "Token example-token"
+
+
+def test_it_reads_both_the_base64_and_the_raw_token_and_the_spec_example_with_a_newline():
+    assert token_candidates("Token ZXhhbXBsZS10b2tlbg==")[0] == "example-token"
+    assert token_candidates("Token ZXhhbXBsZS10b2tlbgo=")[0] == "example-token"
+    assert token_candidates("token raw-token-value") == ["raw-token-value"]
+    assert token_candidates("Bearer abc") == []
+    assert token_candidates(None) == []
+    assert token_candidates("Token ") == []
+
+
+def test_it_answers_the_versions_endpoint_in_the_envelope(client):
+    _, token = connected_partner()
+    response = call(client, "GET", "/ocpi/versions", token)
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status_code"] == 1000
+    assert body["timestamp"].endswith("Z") and "+00:00" not in body["timestamp"]
+    assert body["data"] == [{"version": "2.2.1", "url": "http://127.0.0.1:8000/ocpi/2.2.1"}]
+
+
+@pytest.mark.parametrize(
+    "header",
+    [None, "", "Token", "Bearer abc", "Token not-a-known-token", "Token " + base64.b64encode(b"unknown").decode()],
+)
+def test_it_refuses_missing_malformed_or_unknown_authorization_with_401(client, header):
+    extra = {} if header is None else {"HTTP_AUTHORIZATION": header}
+    response = client.get("/ocpi/versions", **extra)
+    assert response.status_code == 401
+    assert response.json()["status_code"] == 2000
+    assert "data" not in response.json()
+
+
+def test_it_accepts_a_raw_token_from_peers_that_do_not_encode(client):
+    _, token = connected_partner()
+    response = client.get("/ocpi/versions", HTTP_AUTHORIZATION=f"Token {token}")
+    assert response.status_code == 200
+
+
+def test_it_refuses_a_suspended_partners_token(client):
+    partner, token = connected_partner()
+    partner.status = partner.Status.SUSPENDED
+    partner.save()
+    assert call(client, "GET", "/ocpi/versions", token).status_code == 401
+
+
+def test_it_echoes_the_request_and_correlation_ids_and_makes_them_when_missing(client):
+    _, token = connected_partner()
+    response = call(client, "GET", "/ocpi/versions", token, HTTP_X_REQUEST_ID="req-1", HTTP_X_CORRELATION_ID="cor-1")
+    assert response["X-Request-ID"] == "req-1"
+    assert response["X-Correlation-ID"] == "cor-1"
+    fresh = call(client, "GET", "/ocpi/versions", token)
+    assert len(fresh["X-Request-ID"]) == 36 and len(fresh["X-Correlation-ID"]) == 36
+
+
+def test_it_sends_no_routing_headers_on_configuration_modules(client):
+    _, token = connected_partner()
+    response = call(client, "GET", "/ocpi/versions", token, HTTP_OCPI_FROM_COUNTRY_CODE="DE")
+    assert "OCPI-from-country-code" not in response
+
+
+def test_it_refuses_an_absurdly_large_body_with_413_and_stores_nothing(client, settings):
+    settings.OCPI_MAX_BODY_BYTES = 10_000
+    partner, token = connected_partner()
+    response = call(client, "PUT", "/ocpi/2.2.1/credentials", token, raw=b"{" + b" " * 20_000 + b"}")
+    assert response.status_code == 413
+    assert response.json()["status_code"] == 2001
+    partner.refresh_from_db()
+    assert partner.is_connected
+
+
+def test_it_answers_invalid_json_with_400_and_2001(client):
+    _, token = connected_partner()
+    response = call(client, "PUT", "/ocpi/2.2.1/credentials", token, raw=b'{"token": ')
+    assert response.status_code == 400
+    assert response.json()["status_code"] == 2001
+
+
+def test_it_logs_requests_without_tokens(client, caplog):
+    _, token = connected_partner()
+    with caplog.at_level(logging.INFO):
+        call(client, "GET", "/ocpi/versions", token)
+        logging.getLogger("test").info("Authorization: Token %s and {'token': '%s'}", token, token)
+    handler_filter = __import__("roaming.ocpi.logging", fromlist=["RedactSecretsFilter"]).RedactSecretsFilter()
+    for record in caplog.records:
+        handler_filter.filter(record)
+        assert token not in record.getMessage()
+    assert any("OCPI in GET /ocpi/versions" in r.getMessage() for r in caplog.records)
+
+
+def test_it_redacts_tokens_and_stripe_secrets_in_any_shape():
+    text = redact('Authorization: Token abcdefgh12345678 body {"token": "s3cr3t-value"} key sk_test_1234567890abcdef')
+    assert "abcdefgh12345678" not in text and "s3cr3t-value" not in text and "1234567890abcdef" not in text
+
+
+# Outbound client, against the real simulator over loopback -----------------------------------
+
+
+def test_it_retries_a_5xx_and_then_succeeds(simulator):
+    simulator.faults["versions"] = "500_once"
+    with OcpiClient(simulator.token_a) as ocpi:
+        response = ocpi.request("GET", simulator.versions_url)
+    assert response.status_code == 1000
+    assert [m for m, p in simulator.requests].count("GET") == 2
+
+
+def test_it_gives_up_after_bounded_retries_with_a_retryable_error(simulator):
+    simulator.faults["versions"] = "500"
+    with OcpiClient(simulator.token_a, retries=2) as ocpi, pytest.raises(TransportError) as error:
+        ocpi.request("GET", simulator.versions_url)
+    assert error.value.permanent is False
+    assert error.value.http_status == 500
+    assert len(simulator.requests) == 3
+
+
+def test_it_reports_html_as_a_permanent_error(simulator):
+    simulator.faults["versions"] = "html"
+    with OcpiClient(simulator.token_a) as ocpi, pytest.raises(TransportError) as error:
+        ocpi.request("GET", simulator.versions_url)
+    assert error.value.permanent is True
+    assert "HTML" in error.value.message
+
+
+def test_it_times_out_on_a_hanging_server(simulator):
+    simulator.faults.update(versions="hang", hang_seconds="5")
+    started = time.monotonic()
+    with OcpiClient(simulator.token_a, timeout=0.3, retries=0) as ocpi, pytest.raises(TransportError) as error:
+        ocpi.request("GET", simulator.versions_url)
+    assert time.monotonic() - started < 2
+    assert "timed out" in error.value.message and error.value.permanent is False
+
+
+def test_it_reports_a_refused_connection_as_retryable():
+    with OcpiClient("t", retries=0) as ocpi, pytest.raises(TransportError) as error:
+        ocpi.request("GET", "http://127.0.0.1:9/ocpi/versions")
+    assert error.value.permanent is False
+
+
+def test_it_refuses_to_follow_a_pagination_link_to_another_host(simulator):
+    simulator.faults.update(locations_paging="foreign_link")
+    simulator._inbound["c-token"] = "C"
+    with OcpiClient("c-token") as ocpi, pytest.raises(TransportError) as error:
+        list(iterate_pages(ocpi, f"{simulator.base_url}/2.2.1/locations", params={"limit": 10}))
+    assert "another host" in error.value.message
+    assert error.value.permanent is True
+    assert len(simulator.requests) == 1
+
+
+def test_it_stops_a_server_that_pages_forever(simulator):
+    simulator.faults.update(locations_paging="forever")
+    simulator._inbound["c-token"] = "C"
+    with OcpiClient("c-token") as ocpi, pytest.raises(TransportError) as error:
+        list(iterate_pages(ocpi, f"{simulator.base_url}/2.2.1/locations", params={"limit": 10}, max_pages=5))
+    assert "did not end after 5 pages" in error.value.message
