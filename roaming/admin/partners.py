@@ -1,0 +1,116 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.html import format_html
+
+from roaming.models import Partner, PartnerEndpoint, PartnerRole
+from roaming.services import credentials as service
+
+
+class PartnerRoleInline(admin.TabularInline):
+    model = PartnerRole
+    extra = 0
+    can_delete = False
+    readonly_fields = ("role", "country_code", "party_id", "business_name", "business_website")
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+class PartnerEndpointInline(admin.TabularInline):
+    model = PartnerEndpoint
+    extra = 0
+    can_delete = False
+    readonly_fields = ("identifier", "role", "url")
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(Partner)
+class PartnerAdmin(admin.ModelAdmin):
+    list_display = ("name", "health", "parties", "version", "last_contact_at", "last_error_short")
+    list_filter = ("status",)
+    search_fields = ("name", "versions_url", "roles__party_id")
+    readonly_fields = (
+        "status",
+        "versions_url",
+        "version",
+        "last_contact_at",
+        "last_error",
+        "last_error_at",
+        "created_at",
+        "updated_at",
+        "token_state",
+    )
+    fields = ("name", "token_base64", *readonly_fields)
+    inlines = [PartnerRoleInline, PartnerEndpointInline]
+    actions = ["reread_versions", "rotate_credentials", "unregister"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Partner]:
+        return super().get_queryset(request).prefetch_related("roles")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        # Partners come from the handshake (ocpi_register / ocpi_issue_token), never by hand.
+        return False
+
+    @admin.display(description="Status")
+    def health(self, partner: Partner) -> str:
+        colour = {"CONNECTED": "#1a7f37", "PENDING": "#9a6700", "REGISTERING": "#9a6700"}.get(partner.status, "#cf222e")
+        label = partner.get_status_display()
+        if partner.is_connected and partner.last_error_at and (
+            not partner.last_contact_at or partner.last_error_at > partner.last_contact_at
+        ):
+            colour, label = "#cf222e", "Connected, last call failed"
+        elif partner.is_connected and partner.last_contact_at and timezone.now() - partner.last_contact_at > timezone.timedelta(hours=24):
+            colour, label = "#9a6700", "Connected, silent for over a day"
+        return format_html('<span style="color:{}">●</span> {}', colour, label)
+
+    @admin.display(description="Parties")
+    def parties(self, partner: Partner) -> str:
+        return ", ".join(f"{r.country_code}*{r.party_id} {r.role}" for r in partner.roles.all()) or "—"
+
+    @admin.display(description="Last error")
+    def last_error_short(self, partner: Partner) -> str:
+        return (partner.last_error[:80] + "…") if len(partner.last_error) > 80 else partner.last_error or "—"
+
+    @admin.display(description="Tokens")
+    def token_state(self, partner: Partner) -> str:
+        # Tokens are never shown: inbound ones are stored hashed, outbound ones stay secret.
+        inbound = "registration token A issued" if partner.inbound_token_is_registration else (
+            "active" if partner.inbound_token_hash else "none"
+        )
+        outbound = "held (hidden)" if partner.outbound_token else "none"
+        return f"Their token for us: {inbound}. Our token for them: {outbound}."
+
+    def _for_each(self, request: HttpRequest, queryset: QuerySet[Partner], call: Callable[[Partner], str]) -> None:
+        """Run a handshake service per partner and tell staff how each went."""
+        for partner in queryset:
+            try:
+                self.message_user(request, f"{partner}: {call(partner)}", messages.SUCCESS)
+            except service.RegistrationError as error:
+                self.message_user(request, f"{partner}: {error.message}", messages.ERROR)
+
+    @admin.action(description="Re-read versions and endpoints")
+    def reread_versions(self, request: HttpRequest, queryset: QuerySet[Partner]) -> None:
+        self._for_each(
+            request, queryset, lambda p: f"{service.refresh_versions(partner=p).endpoints.count()} endpoints read."
+        )
+
+    @admin.action(description="Rotate credentials (new tokens both ways)")
+    def rotate_credentials(self, request: HttpRequest, queryset: QuerySet[Partner]) -> None:
+        def rotate(partner: Partner) -> str:
+            service.rotate_credentials(partner=partner)
+            return "credentials rotated."
+
+        self._for_each(request, queryset, rotate)
+
+    @admin.action(description="Unregister (end the connection)")
+    def unregister(self, request: HttpRequest, queryset: QuerySet[Partner]) -> None:
+        for partner in queryset:
+            self.message_user(request, f"{partner}: {service.unregister_from_partner(partner=partner)}", messages.WARNING)

@@ -1,0 +1,22 @@
+"""Roaming models, split by subdomain (partners; locations and tariffs; sync runs).
+
+The app outgrows one module quickly (STYLE §1): partners and their credentials are one
+subdomain, the aggregated charging network another, sync bookkeeping a third.
+"""
+
+from .network import EVSE, Connector, Location, QuarantinedObject, SyncRun, Tariff, TariffVersion
+from .partners import Partner, PartnerEndpoint, PartnerRole, hash_token
+
+__all__ = [
+    "EVSE",
+    "Connector",
+    "Location",
+    "Partner",
+    "PartnerEndpoint",
+    "PartnerRole",
+    "QuarantinedObject",
+    "SyncRun",
+    "Tariff",
+    "TariffVersion",
+    "hash_token",
+]

@@ -1,0 +1,160 @@
+"""OCPI partners (CPOs and hubs) and the credentials we hold for them.
+
+Token vocabulary, from our side of the wire:
+- *inbound token*: what the partner puts in `Authorization` when it calls us. We issue it
+  (token A, B or C in the spec's naming) and keep only its SHA-256: a database leak does not
+  let anyone call us as the partner. Tokens are 256-bit random, so an unsalted hash is safe.
+- *outbound token*: what we put in `Authorization` when we call them. We must be able to send
+  it, so it is stored as is; the admin never shows it after the handshake.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import timedelta
+from typing import Any
+
+from django.db import models, transaction
+from django.utils import timezone
+
+from roaming.ocpi.auth import new_token
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+class Partner(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "PENDING", "Waiting for the partner to register (token A issued)"
+        REGISTERING = "REGISTERING", "Handshake in progress"
+        CONNECTED = "CONNECTED", "Connected"
+        SUSPENDED = "SUSPENDED", "Suspended by staff"
+        UNREGISTERED = "UNREGISTERED", "Unregistered"
+
+    name = models.CharField(max_length=100)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING, db_index=True)
+    versions_url = models.URLField(max_length=255, blank=True, help_text="The partner's OCPI versions endpoint.")
+    version = models.CharField(max_length=10, blank=True, help_text="OCPI version agreed in the handshake.")
+    inbound_token_hash = models.CharField(max_length=64, unique=True, null=True, blank=True, editable=False)
+    inbound_token_is_registration = models.BooleanField(
+        default=False, editable=False, help_text="True while the inbound token is a token A (versions and credentials only)."
+    )
+    outbound_token = models.CharField(max_length=64, blank=True, editable=False)
+    token_base64 = models.BooleanField(
+        default=True,
+        help_text="Send our token Base64-encoded (OCPI 2.2.1). Untick for peers that expect the raw token (2.1.1 style).",
+    )
+    last_contact_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    last_error_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    # Tokens -----------------------------------------------------------------------------------
+
+    def issue_inbound_token(self, *, registration: bool = False) -> str:
+        """Replace the partner's inbound token by a fresh one; the old one stops working at once."""
+        token = new_token()
+        self.inbound_token_hash = hash_token(token)
+        self.inbound_token_is_registration = registration
+        return token
+
+    def revoke_tokens(self) -> None:
+        self.inbound_token_hash = None
+        self.inbound_token_is_registration = False
+        self.outbound_token = ""
+
+    @classmethod
+    def authenticate(cls, candidates: list[str]) -> Partner | None:
+        hashes = [hash_token(candidate) for candidate in candidates if candidate]
+        if not hashes:
+            return None
+        return cls.objects.filter(inbound_token_hash__in=hashes).first()
+
+    # Health -----------------------------------------------------------------------------------
+
+    CONTACT_RESOLUTION = timedelta(minutes=1)
+
+    def record_contact(self) -> None:
+        """Note that the partner answered or called. At most one write a minute per partner:
+        a busy CPO pushes hundreds of PATCHes a second, and each would otherwise update (and
+        lock) this same row."""
+        now = timezone.now()
+        recovered = self.last_error_at is not None and (self.last_contact_at is None or self.last_error_at > self.last_contact_at)
+        if self.last_contact_at and now - self.last_contact_at < self.CONTACT_RESOLUTION and not recovered:
+            return
+        Partner.objects.filter(pk=self.pk).update(last_contact_at=now)
+        self.last_contact_at = now
+
+    def record_error(self, message: str) -> None:
+        now = timezone.now()
+        Partner.objects.filter(pk=self.pk).update(last_error=message[:2000], last_error_at=now)
+        self.last_error, self.last_error_at = message[:2000], now
+
+    @property
+    def is_connected(self) -> bool:
+        return self.status == self.Status.CONNECTED
+
+    # Endpoints and parties ----------------------------------------------------------------------
+
+    def endpoint_url(self, identifier: str, role: str) -> str | None:
+        for endpoint in self.endpoints.all():
+            if endpoint.identifier == identifier and endpoint.role == role:
+                return endpoint.url
+        return None
+
+    def may_act_for(self, country_code: str, party_id: str) -> bool:
+        """Whether this partner may push objects owned by that party (its own roles only)."""
+        return self.roles.filter(country_code__iexact=country_code, party_id__iexact=party_id).exists()
+
+    @transaction.atomic
+    def replace_endpoints(self, endpoints: list[dict[str, Any]]) -> None:
+        self.endpoints.all().delete()
+        PartnerEndpoint.objects.bulk_create(
+            PartnerEndpoint(partner=self, identifier=e["identifier"], role=e["role"], url=e["url"]) for e in endpoints
+        )
+
+    @transaction.atomic
+    def replace_roles(self, roles: list[dict[str, Any]]) -> None:
+        self.roles.all().delete()
+        PartnerRole.objects.bulk_create(PartnerRole(partner=self, **role) for role in roles)
+
+
+class PartnerRole(models.Model):
+    """One (role, country_code, party_id) the partner declared in its credentials. A hub has many."""
+
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="roles")
+    role = models.CharField(max_length=8)
+    country_code = models.CharField(max_length=2)
+    party_id = models.CharField(max_length=3)
+    business_name = models.CharField(max_length=100)
+    business_website = models.URLField(max_length=255, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["partner", "role", "country_code", "party_id"], name="unique_partner_role")
+        ]
+        ordering = ["country_code", "party_id", "role"]
+
+    def __str__(self) -> str:
+        return f"{self.country_code}*{self.party_id} ({self.role})"
+
+
+class PartnerEndpoint(models.Model):
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="endpoints")
+    identifier = models.CharField(max_length=32)
+    role = models.CharField(max_length=8)
+    url = models.URLField(max_length=255)
+
+    class Meta:
+        ordering = ["identifier", "role"]
+
+    def __str__(self) -> str:
+        return f"{self.identifier} ({self.role})"
