@@ -1,0 +1,127 @@
+#!/usr/bin/env python3
+"""Full and incremental pull of a national network from the CPO simulator, timed.
+
+Usage: .venv/bin/python bench/bench_sync.py [--locations 50000] [--db spatialite,postgis]
+
+For each database: a fresh database, the simulator (in this process, real HTTP on loopback)
+with N locations, then in a separate process (so its peak RSS is its own):
+  1. the floor: fetch and JSON-parse every page through our OCPI client, store nothing;
+  2. a full pull (ocpi_sync --full);
+  3. an incremental pull after 1% of EVSEs changed status.
+Prints wall times, the full/floor ratio, the incremental/full ratio and peak RSS.
+PostgreSQL is expected on 127.0.0.1:5432 (user postgres, trust), as on the CI machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+CHILD = r"""
+import os, sys, time, json
+import django
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+django.setup()
+from roaming.models import Partner
+mode = sys.argv[1]
+partner = Partner.objects.get()
+started = time.perf_counter()
+if mode == "floor":
+    from roaming.ocpi.client import OcpiClient, iterate_pages
+    url = partner.endpoint_url("locations", "SENDER")
+    count = 0
+    with OcpiClient(partner.outbound_token) as client:
+        for page in iterate_pages(client, url, params={"limit": 1000}):
+            count += len(page.data)
+    objects = count
+else:
+    from roaming.services.sync import sync_module
+    run = sync_module(partner=partner, module="locations", full=(mode == "full"))
+    objects = run.objects_stored
+elapsed = time.perf_counter() - started
+# VmHWM, not ru_maxrss: Linux carries ru_maxrss over fork+exec, so a child would report its parent's peak.
+peak_kb = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:"))
+print(json.dumps({"seconds": elapsed, "objects": objects, "rss_mb": peak_kb / 1024}))
+"""
+
+
+def run_child(mode: str, env: dict[str, str]) -> dict:
+    output = subprocess.run([sys.executable, "-c", CHILD, mode], env=env, cwd=ROOT, capture_output=True, text=True)
+    if output.returncode != 0:
+        raise SystemExit(f"{mode} failed:\n{output.stderr[-3000:]}")
+    import json
+
+    return json.loads(output.stdout.strip().splitlines()[-1])
+
+
+def fresh_database(kind: str) -> str:
+    if kind == "spatialite":
+        path = ROOT / "var" / "bench" / "sync.sqlite3"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.unlink(missing_ok=True)
+        return f"spatialite:///{path}"
+    for sql in ("DROP DATABASE IF EXISTS emsp_bench_sync", "CREATE DATABASE emsp_bench_sync"):
+        subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", "postgres", "-qc", sql], check=True)
+    subprocess.run(
+        ["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", "emsp_bench_sync", "-qc", "CREATE EXTENSION postgis"], check=True
+    )
+    return "postgis://postgres@127.0.0.1:5432/emsp_bench_sync"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--locations", type=int, default=50_000)
+    parser.add_argument("--db", default="spatialite,postgis")
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+
+    from roaming.simulator.network import build_network
+    from roaming.simulator.server import CpoSimulator
+
+    started = time.perf_counter()
+    network = build_network(locations=args.locations, seed=args.seed)
+    evses = sum(len(loc["evses"]) for loc in network.locations)
+    print(f"network: {args.locations} locations, {evses} EVSEs, built in {time.perf_counter() - started:.1f}s")
+    simulator = CpoSimulator(network=network, page_limit=1000).start()
+    simulator._inbound["bench-token"] = "C"
+
+    for kind in args.db.split(","):
+        database_url = fresh_database(kind)
+        env = {**os.environ, "DATABASE_URL": database_url, "LOG_LEVEL": "WARNING", "DJANGO_DEBUG": "false"}
+        subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], env=env, cwd=ROOT, check=True)
+        setup = (
+            "import django,os;os.environ.setdefault('DJANGO_SETTINGS_MODULE','config.settings');django.setup();"
+            "from roaming.models import Partner;"
+            "p=Partner.objects.create(name='Bench CPO',status='CONNECTED',version='2.2.1',outbound_token='bench-token',"
+            f"versions_url='{simulator.versions_url}');"
+            f"p.replace_endpoints([dict(identifier='locations',role='SENDER',url='{simulator.base_url}/2.2.1/locations')]);"
+            "p.replace_roles([dict(role='CPO',country_code='DE',party_id='SIM',business_name='Bench CPO')])"
+        )
+        subprocess.run([sys.executable, "-c", setup], env=env, cwd=ROOT, check=True)
+
+        floor = run_child("floor", env)
+        full = run_child("full", env)
+        network.change_statuses(0.01, at=dt.datetime.now(dt.UTC) + dt.timedelta(seconds=2), rng_seed=42)
+        time.sleep(2)
+        incremental = run_child("incremental", env)
+        print(f"\n[{kind}] {args.locations} locations / {evses} EVSEs")
+        print(f"  floor (fetch + JSON parse, store nothing): {floor['seconds']:7.1f} s   peak RSS {floor['rss_mb']:.0f} MB")
+        print(f"  full pull:                                  {full['seconds']:7.1f} s   peak RSS {full['rss_mb']:.0f} MB   stored {full['objects']}")
+        print(f"  ratio full / floor:                         {full['seconds'] / floor['seconds']:7.2f}")
+        print(
+            f"  incremental after 1% EVSE changes:          {incremental['seconds']:7.2f} s   "
+            f"({100 * incremental['seconds'] / full['seconds']:.1f}% of full, stored {incremental['objects']})"
+        )
+    simulator.stop()
+
+
+if __name__ == "__main__":
+    main()

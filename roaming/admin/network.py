@@ -1,0 +1,123 @@
+from __future__ import annotations
+
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.html import format_html
+from leaflet.admin import LeafletGeoAdmin
+
+from payments.models import PriceRuleSet
+from roaming import selectors
+from roaming.models import EVSE, Connector, Location, QuarantinedObject, SyncRun, Tariff, TariffVersion
+
+
+class ReadOnlyMixin:
+    """Roaming data comes from partners: staff look, they do not edit it by hand."""
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+class EVSEInline(ReadOnlyMixin, admin.TabularInline):
+    model = EVSE
+    fields = ("uid", "evse_id", "status", "capabilities", "last_updated")
+    readonly_fields = fields
+    extra = 0
+    show_change_link = True
+
+
+@admin.register(Location)
+class LocationAdmin(ReadOnlyMixin, LeafletGeoAdmin):
+    list_display = ("name", "city", "country", "partner", "evse_count", "available_evse_count", "max_power_kw", "is_visible", "last_updated")
+    list_filter = ("is_visible", "country", "remote_start_capable", "ad_hoc_payment_capable", "partner")
+    search_fields = ("name", "address", "city", "ocpi_id", "key")
+    inlines = [EVSEInline]
+    list_select_related = ("partner",)
+    show_full_result_count = False
+
+
+class ConnectorInline(ReadOnlyMixin, admin.TabularInline):
+    model = Connector
+    fields = ("ocpi_id", "standard", "format", "power_type", "max_voltage", "max_amperage", "max_electric_power", "tariff_ids")
+    readonly_fields = fields
+    extra = 0
+
+
+@admin.register(EVSE)
+class EVSEAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ("__str__", "location", "status", "last_updated")
+    list_filter = ("status",)
+    search_fields = ("uid", "evse_id", "location__name")
+    inlines = [ConnectorInline]
+    list_select_related = ("location",)
+    show_full_result_count = False
+
+
+class TariffVersionInline(ReadOnlyMixin, admin.TabularInline):
+    model = TariffVersion
+    fields = ("last_updated", "received_at")
+    readonly_fields = fields
+    extra = 0
+
+
+@admin.register(Tariff)
+class TariffAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ("ocpi_id", "country_code", "party_id", "currency", "type", "in_plain_words", "last_updated", "deleted_at")
+    list_filter = ("currency", "type", "partner")
+    search_fields = ("ocpi_id", "key")
+    inlines = [TariffVersionInline]
+    readonly_fields = ("in_plain_words", "worked_example")
+    fields = ("partner", "ocpi_id", "currency", "type", "start_date_time", "end_date_time", "last_updated", "deleted_at",
+              "in_plain_words", "worked_example")
+
+    @admin.display(description="Price in plain words")
+    def in_plain_words(self, tariff: Tariff) -> str:
+        return selectors.tariff_in_words(tariff)
+
+    @admin.display(description="Worked example: 30 kWh at 50 kW, starting now")
+    def worked_example(self, tariff: Tariff) -> str:
+        example = selectors.tariff_worked_example(tariff, rules=PriceRuleSet.default_rules())
+        if example.error:
+            return example.error
+        return format_html(
+            "<table><tr><th></th><th>excl. VAT</th><th>incl. VAT</th></tr>"
+            "<tr><td>CPO price (our cost)</td><td>{}</td><td>{}</td></tr>"
+            "<tr><td>Driver price ({})</td><td>{}</td><td>{}</td></tr></table><p>{}</p>",
+            example.cpo_excl, example.cpo_incl, example.rules_name, example.driver_excl, example.driver_incl, example.summary,
+        )
+
+
+@admin.register(SyncRun)
+class SyncRunAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ("partner", "module", "mode", "state", "started_at", "duration", "pages", "objects_stored", "rejected", "short_error")
+    list_filter = ("state", "module", "mode", "partner")
+    list_select_related = ("partner",)
+
+    @admin.display(description="Duration")
+    def duration(self, run: SyncRun) -> str:
+        seconds = run.duration_seconds
+        return "running" if seconds is None else f"{seconds:.1f} s"
+
+    @admin.display(description="Error")
+    def short_error(self, run: SyncRun) -> str:
+        return run.error[:100] or "—"
+
+
+@admin.register(QuarantinedObject)
+class QuarantinedObjectAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ("received_at", "partner", "module", "object_id", "reason")
+    list_filter = ("module", "partner")
+    search_fields = ("object_id", "reason")
+    list_select_related = ("partner",)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[QuarantinedObject]:
+        return super().get_queryset(request).select_related("partner")
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return True  # staff clear the quarantine once a partner fixed its data

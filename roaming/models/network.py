@@ -1,0 +1,228 @@
+"""The charging network we aggregate from partners: Locations, EVSEs, Connectors, Tariffs.
+
+Keys are (country_code, party_id, id) compared case-insensitively (OCPI CiString): we store
+them upper-cased in `*_key` columns with unique constraints, and keep the partner's spelling
+for display and for echoing back. The raw OCPI object is kept for audit and re-parsing.
+
+Per-location summary fields (available EVSE count, max power, connector standards, remote
+start, ad-hoc payment, status freshness) exist for fast map queries; `Location.refresh_summary`
+recomputes them and every write path calls it (or writes them in the same bulk statement).
+"""
+
+from __future__ import annotations
+
+from django.contrib.gis.db import models
+from django.db.models import Q
+
+
+class Location(models.Model):
+    partner = models.ForeignKey("roaming.Partner", on_delete=models.PROTECT, related_name="locations")
+    country_code = models.CharField(max_length=2)
+    party_id = models.CharField(max_length=3)
+    ocpi_id = models.CharField(max_length=36)
+    key = models.CharField(max_length=48, unique=True, help_text="COUNTRY*PARTY*ID, upper-cased.")
+    publish = models.BooleanField(default=True)
+    name = models.CharField(max_length=255, blank=True)
+    address = models.CharField(max_length=255)
+    city = models.CharField(max_length=45)
+    postal_code = models.CharField(max_length=10, blank=True)
+    state = models.CharField(max_length=45, blank=True)
+    country = models.CharField(max_length=3)
+    point = models.PointField(geography=False, srid=4326, spatial_index=True)
+    parking_type = models.CharField(max_length=32, blank=True)
+    time_zone = models.CharField(max_length=255)
+    opening_times = models.JSONField(null=True, blank=True)
+    charging_when_closed = models.BooleanField(default=True)
+    facilities = models.JSONField(default=list, blank=True)
+    operator_name = models.CharField(max_length=100, blank=True)
+    suboperator_name = models.CharField(max_length=100, blank=True)
+    owner_name = models.CharField(max_length=100, blank=True)
+    publish_allowed_to = models.JSONField(default=list, blank=True)
+    last_updated = models.DateTimeField(db_index=True)
+    raw = models.JSONField(help_text="The OCPI object as last received (audit, re-parsing).")
+    received_at = models.DateTimeField(auto_now=True)
+
+    # Summary for the map, kept right on every write path.
+    evse_count = models.PositiveIntegerField(default=0)
+    available_evse_count = models.PositiveIntegerField(default=0)
+    max_power_kw = models.DecimalField(max_digits=8, decimal_places=1, default=0)
+    connector_standards = models.JSONField(default=list, blank=True)
+    remote_start_capable = models.BooleanField(default=False)
+    ad_hoc_payment_capable = models.BooleanField(default=False)
+    status_updated_at = models.DateTimeField(null=True, blank=True, help_text="Newest EVSE status change we know of.")
+    is_visible = models.BooleanField(default=True, db_index=True, help_text="Published and has at least one EVSE not REMOVED.")
+
+    class Meta:
+        indexes = [models.Index(fields=["partner", "last_updated"])]
+
+    def __str__(self) -> str:
+        return f"{self.name or self.ocpi_id} ({self.city})"
+
+    @staticmethod
+    def make_key(country_code: str, party_id: str, ocpi_id: str) -> str:
+        return f"{country_code.strip().upper()}*{party_id.strip().upper()}*{ocpi_id.strip().upper()}"
+
+
+class EVSE(models.Model):
+    class Status(models.TextChoices):
+        AVAILABLE = "AVAILABLE"
+        BLOCKED = "BLOCKED"
+        CHARGING = "CHARGING"
+        INOPERATIVE = "INOPERATIVE"
+        OUTOFORDER = "OUTOFORDER"
+        PLANNED = "PLANNED"
+        REMOVED = "REMOVED"
+        RESERVED = "RESERVED"
+        UNKNOWN = "UNKNOWN"
+
+    location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="evses")
+    uid = models.CharField(max_length=36)
+    uid_key = models.CharField(max_length=36)
+    evse_id = models.CharField(max_length=48, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices)
+    capabilities = models.JSONField(default=list, blank=True)
+    floor_level = models.CharField(max_length=4, blank=True)
+    physical_reference = models.CharField(max_length=16, blank=True)
+    parking_restrictions = models.JSONField(default=list, blank=True)
+    point = models.PointField(srid=4326, null=True, blank=True)
+    last_updated = models.DateTimeField()
+    raw = models.JSONField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["location", "uid_key"], name="unique_evse_uid_per_location")]
+        ordering = ["location", "uid_key"]
+        verbose_name = "EVSE"
+
+    def __str__(self) -> str:
+        return self.evse_id or self.uid
+
+
+class Connector(models.Model):
+    evse = models.ForeignKey(EVSE, on_delete=models.CASCADE, related_name="connectors")
+    ocpi_id = models.CharField(max_length=36)
+    id_key = models.CharField(max_length=36)
+    standard = models.CharField(max_length=32)
+    format = models.CharField(max_length=8)
+    power_type = models.CharField(max_length=16)
+    # Null = the CPO did not say (real feeds omit them); the spec requires both.
+    max_voltage = models.PositiveIntegerField(null=True, blank=True)
+    max_amperage = models.PositiveIntegerField(null=True, blank=True)
+    max_electric_power = models.PositiveIntegerField(null=True, blank=True, help_text="W")
+    tariff_ids = models.JSONField(default=list, blank=True)
+    terms_and_conditions = models.URLField(max_length=255, blank=True)
+    last_updated = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["evse", "id_key"], name="unique_connector_id_per_evse")]
+        ordering = ["evse", "id_key"]
+
+    def __str__(self) -> str:
+        return f"{self.standard} {self.power_kw} kW"
+
+    @property
+    def power_kw(self) -> float:
+        """Max power: the declared one, else voltage × amperage (× 3 phases for AC_3_PHASE)."""
+        if self.max_electric_power:
+            return self.max_electric_power / 1000
+        if not (self.max_voltage and self.max_amperage):
+            return 0.0
+        phases = 3 if self.power_type == "AC_3_PHASE" else (2 if self.power_type.startswith("AC_2") else 1)
+        return self.max_voltage * self.max_amperage * phases / 1000
+
+
+class Tariff(models.Model):
+    """The current version of a CPO's tariff; every version is kept in TariffVersion."""
+
+    partner = models.ForeignKey("roaming.Partner", on_delete=models.PROTECT, related_name="tariffs")
+    country_code = models.CharField(max_length=2)
+    party_id = models.CharField(max_length=3)
+    ocpi_id = models.CharField(max_length=36)
+    key = models.CharField(max_length=48, unique=True)
+    currency = models.CharField(max_length=3)
+    type = models.CharField(max_length=20, blank=True)
+    start_date_time = models.DateTimeField(null=True, blank=True)
+    end_date_time = models.DateTimeField(null=True, blank=True)
+    last_updated = models.DateTimeField(db_index=True)
+    deleted_at = models.DateTimeField(null=True, blank=True, help_text="Set when the CPO DELETEs it; history stays.")
+    raw = models.JSONField()
+    received_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.ocpi_id} ({self.currency})"
+
+    def version_at(self, moment):  # type: ignore[no-untyped-def]
+        """The version that was in force at `moment` (the newest with last_updated ≤ moment)."""
+        return self.versions.filter(last_updated__lte=moment).order_by("-last_updated").first()
+
+
+class TariffVersion(models.Model):
+    tariff = models.ForeignKey(Tariff, on_delete=models.CASCADE, related_name="versions")
+    last_updated = models.DateTimeField()
+    raw = models.JSONField()
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tariff", "last_updated"], name="unique_tariff_version")]
+        ordering = ["tariff", "-last_updated"]
+
+
+class SyncRun(models.Model):
+    class Mode(models.TextChoices):
+        FULL = "FULL", "Full"
+        INCREMENTAL = "INCREMENTAL", "Incremental"
+
+    class State(models.TextChoices):
+        RUNNING = "RUNNING"
+        SUCCEEDED = "SUCCEEDED"
+        FAILED = "FAILED"
+
+    partner = models.ForeignKey("roaming.Partner", on_delete=models.CASCADE, related_name="sync_runs")
+    module = models.CharField(max_length=16)
+    mode = models.CharField(max_length=12, choices=Mode.choices)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.RUNNING, db_index=True)
+    date_from = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True, help_text="Last page stored; a stale RUNNING run is resumed.")
+    pages = models.PositiveIntegerField(default=0)
+    objects_stored = models.PositiveIntegerField(default=0)
+    rejected = models.PositiveIntegerField(default=0)
+    total_reported = models.PositiveIntegerField(null=True, blank=True, help_text="X-Total-Count of the first page.")
+    next_url = models.TextField(blank=True, help_text="Where to resume if the run stopped part-way.")
+    error = models.TextField(blank=True)
+    error_permanent = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-started_at"]
+        indexes = [models.Index(fields=["partner", "module", "state", "-started_at"])]
+        constraints = [
+            # One running pull per partner and module: a second worker cannot start the same run.
+            models.UniqueConstraint(fields=["partner", "module"], condition=Q(state="RUNNING"), name="one_running_sync")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.partner} {self.module} {self.mode} {self.started_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def duration_seconds(self) -> float | None:
+        if not self.finished_at:
+            return None
+        return (self.finished_at - self.started_at).total_seconds()
+
+
+class QuarantinedObject(models.Model):
+    """An object a partner sent that we could not understand, with the reason, for staff."""
+
+    partner = models.ForeignKey("roaming.Partner", on_delete=models.CASCADE, related_name="quarantine")
+    sync_run = models.ForeignKey(SyncRun, on_delete=models.SET_NULL, null=True, blank=True, related_name="quarantine")
+    module = models.CharField(max_length=16)
+    object_id = models.CharField(max_length=64, blank=True)
+    reason = models.TextField()
+    raw = models.JSONField(null=True, blank=True)
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-received_at"]
+
+    def __str__(self) -> str:
+        return f"{self.module} {self.object_id or '?'}: {self.reason[:60]}"

@@ -1,0 +1,194 @@
+"""Pulling Locations and Tariffs from a partner's Sender interface (checklist §2.3, §4, §5).
+
+A run is a SyncRun row: FULL (no date_from) or INCREMENTAL (date_from = start of the last
+successful run minus a small overlap, so an object updated while that run was reading is not
+missed). Pages are followed by their Link header and each page is stored as it arrives, in one
+transaction with the run's progress (pages, counters, the next URL): a crash resumes exactly at
+the page it stopped at. One running run per partner and module (a partial unique index); a run
+whose heartbeat is older than STALE_AFTER is taken over, not duplicated.
+
+Errors: the outbound client already retries timeouts and 5xx a few times; what still fails ends
+the run FAILED with `error_permanent` saying whether the Celery task should retry (it resumes at
+`next_url`). A bad object is quarantined with its reason and the rest of the page is stored.
+Objects for a party the partner does not represent are quarantined too: a partner can only
+write its own data.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from roaming.models import Partner, SyncRun
+from roaming.ocpi.client import OcpiClient, Routing, TransportError, iterate_pages
+from roaming.ocpi.envelope import format_datetime
+from roaming.ocpi.v221.feeds import FeedDecodeError, FeedStatusError, decode_page
+from roaming.services import network
+
+logger = logging.getLogger(__name__)
+
+MODULES = ("locations", "tariffs")
+INCREMENTAL_OVERLAP = dt.timedelta(minutes=1)
+STALE_AFTER = dt.timedelta(minutes=10)
+
+
+class SyncError(Exception):
+    def __init__(self, message: str, *, permanent: bool) -> None:
+        super().__init__(message)
+        self.message = message
+        self.permanent = permanent
+
+
+class AlreadyRunning(SyncError):
+    def __init__(self, run: SyncRun) -> None:
+        super().__init__(f"A {run.module} sync for {run.partner} is already running (run #{run.pk}).", permanent=False)
+        self.run = run
+
+
+@dataclass
+class PageProgress:
+    """Told to the progress callback after each stored page."""
+
+    run: SyncRun
+    page_objects: int
+    total: int | None
+
+
+def _claim(partner: Partner, module: str, full: bool) -> SyncRun:
+    """Start a run, or take over a stale one (a worker that died mid-run) and resume it."""
+    now = timezone.now()
+    with transaction.atomic():
+        running = SyncRun.objects.select_for_update().filter(partner=partner, module=module, state=SyncRun.State.RUNNING).first()
+        if running is not None:
+            heartbeat = running.heartbeat_at or running.started_at
+            if now - heartbeat < STALE_AFTER:
+                raise AlreadyRunning(running)
+            running.heartbeat_at = now
+            running.save(update_fields=["heartbeat_at"])
+            logger.warning("Resuming stale sync run %s at %s", running.pk, running.next_url or "the first page")
+            return running
+        date_from = None
+        mode = SyncRun.Mode.FULL
+        if not full:
+            last_ok = (
+                SyncRun.objects.filter(partner=partner, module=module, state=SyncRun.State.SUCCEEDED).order_by("-started_at").first()
+            )
+            if last_ok is not None:
+                mode = SyncRun.Mode.INCREMENTAL
+                date_from = last_ok.started_at - INCREMENTAL_OVERLAP
+        try:
+            with transaction.atomic():
+                return SyncRun.objects.create(
+                    partner=partner, module=module, mode=mode, date_from=date_from, started_at=now, heartbeat_at=now
+                )
+        except IntegrityError as error:  # another worker claimed it between our check and insert
+            raise SyncError("Another worker started the same sync a moment ago.", permanent=False) from error
+
+
+def _store_page(
+    partner: Partner, parties: set[tuple[str, str]], module: str, run: SyncRun, body: bytes, next_url: str | None
+) -> tuple[int, int]:
+    try:
+        page = decode_page(body, kind=module)  # type: ignore[call-overload]
+    except FeedStatusError as error:
+        raise SyncError(f"Page {run.pages + 1} was refused by the partner: {error}", permanent=True) from error
+    except FeedDecodeError as error:
+        # Truncated or garbled JSON is usually a broken transfer: worth another try from this page.
+        raise SyncError(f"Page {run.pages + 1} could not be read: {error}", permanent=False) from error
+    own, foreign = [], []
+    for decoded in page.decoded:
+        obj = decoded.obj
+        if (obj.country_code.upper(), obj.party_id.upper()) in parties:
+            own.append(obj)
+        else:
+            foreign.append(obj)
+    rejects = [(r.object_id or "", r.reason, r.raw) for r in page.rejects]
+    rejects += [
+        (obj.id, f"belongs to {obj.country_code}*{obj.party_id}, a party this partner does not represent", obj.model_dump(mode="json"))
+        for obj in foreign
+    ]
+    with transaction.atomic():
+        if module == "locations":
+            network.store_locations(partner=partner, locations=own)
+        else:
+            network.store_tariffs(partner=partner, tariffs=own)
+        if rejects:
+            network.quarantine(partner=partner, module=module, rejects=rejects, sync_run=run)
+        run.pages += 1
+        run.objects_stored += len(own)
+        run.rejected += len(rejects)
+        run.next_url = next_url or ""
+        run.heartbeat_at = timezone.now()
+        run.save(update_fields=["pages", "objects_stored", "rejected", "next_url", "heartbeat_at"])
+    return len(own), len(rejects)
+
+
+def sync_module(
+    *,
+    partner: Partner,
+    module: str,
+    full: bool = False,
+    on_page: Callable[[PageProgress], None] | None = None,
+) -> SyncRun:
+    """One pull of `module` from `partner`. Returns the finished run; raises SyncError on failure."""
+    if module not in MODULES:
+        raise SyncError(f"Unknown module {module!r}; choose from {', '.join(MODULES)}.", permanent=True)
+    if not partner.is_connected:
+        raise SyncError(f"{partner} is not connected.", permanent=True)
+    url = partner.endpoint_url(module, "SENDER")
+    if not url:
+        raise SyncError(f"{partner} publishes no {module} Sender endpoint.", permanent=True)
+    parties = {(r.country_code.upper(), r.party_id.upper()) for r in partner.roles.all()}
+    run = _claim(partner, module, full)
+    params: dict[str, Any] | None = {"limit": settings.OCPI_PAGE_LIMIT}
+    if run.date_from is not None:
+        assert params is not None
+        params["date_from"] = format_datetime(run.date_from)
+    start_url = url
+    if run.next_url:  # resuming: the Link we saved already carries offset, limit and filters
+        start_url, params = run.next_url, None
+    party = min(parties, default=(settings.OCPI_COUNTRY_CODE, settings.OCPI_PARTY_ID))
+    routing = Routing(to_country_code=party[0], to_party_id=party[1])
+    try:
+        with OcpiClient(partner.outbound_token, base64_token=partner.token_base64) as client:
+            for response in iterate_pages(client, start_url, params=params, routing=routing, parse=False):
+                if run.total_reported is None and response.total_count is not None:
+                    run.total_reported = response.total_count
+                    run.save(update_fields=["total_reported"])
+                stored, _ = _store_page(partner, parties, module, run, response.body_bytes, response.next_link)
+                if on_page:
+                    on_page(PageProgress(run=run, page_objects=stored, total=run.total_reported))
+    except (TransportError, SyncError) as error:
+        permanent = error.permanent
+        message = error.message
+        run.state = SyncRun.State.FAILED
+        run.error = message[:4000]
+        run.error_permanent = permanent
+        run.finished_at = timezone.now()
+        run.save(update_fields=["state", "error", "error_permanent", "finished_at"])
+        partner.record_error(f"{module} sync: {message}")
+        raise SyncError(message, permanent=permanent) from error
+    run.state = SyncRun.State.SUCCEEDED
+    run.finished_at = timezone.now()
+    run.next_url = ""
+    run.save(update_fields=["state", "finished_at", "next_url"])
+    partner.record_contact()
+    return run
+
+
+def resume_failed(*, partner: Partner, module: str) -> SyncRun | None:
+    """Put the newest retryable FAILED run back to RUNNING (stale) so the next pull resumes it."""
+    run = SyncRun.objects.filter(partner=partner, module=module).order_by("-started_at").first()
+    if run is None or run.state != SyncRun.State.FAILED or run.error_permanent or not run.next_url:
+        return None
+    updated = SyncRun.objects.filter(pk=run.pk, state=SyncRun.State.FAILED).update(
+        state=SyncRun.State.RUNNING, heartbeat_at=timezone.now() - STALE_AFTER * 2, finished_at=None, error=""
+    )
+    return run if updated else None

@@ -1,0 +1,67 @@
+"""Thin Celery tasks (STYLE §7): ids in, one service call, the retry policy, time limits."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+
+from roaming.models import Partner
+from roaming.services import credentials
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(soft_time_limit=60, time_limit=90, acks_late=True)
+def check_partner_health(partner_id: int) -> str:
+    """Re-read a partner's versions and endpoints; records contact or the error on the partner."""
+    partner = Partner.objects.filter(pk=partner_id, status=Partner.Status.CONNECTED).first()
+    if partner is None:
+        return "skipped: not connected"
+    try:
+        credentials.refresh_versions(partner=partner)
+    except credentials.RegistrationError as error:
+        return f"failed: {error.message}"
+    return "ok"
+
+
+@shared_task(soft_time_limit=30, time_limit=60)
+def check_all_partners() -> int:
+    ids = list(Partner.objects.filter(status=Partner.Status.CONNECTED).values_list("pk", flat=True))
+    for partner_id in ids:
+        check_partner_health.delay(partner_id)
+    return len(ids)
+
+
+@shared_task(bind=True, soft_time_limit=1800, time_limit=1900, acks_late=True, max_retries=5)
+def sync_partner_module(self, partner_id: int, module: str, full: bool = False) -> str:  # type: ignore[no-untyped-def]
+    """One pull. A retryable failure retries with backoff and resumes at the page it stopped at."""
+    from roaming.services import sync
+
+    partner = Partner.objects.filter(pk=partner_id, status=Partner.Status.CONNECTED).first()
+    if partner is None:
+        return "skipped: not connected"
+    try:
+        run = sync.sync_module(partner=partner, module=module, full=full)
+    except sync.AlreadyRunning:
+        return "skipped: already running"
+    except sync.SyncError as error:
+        if error.permanent:
+            return f"failed: {error.message}"
+        sync.resume_failed(partner=partner, module=module)
+        raise self.retry(countdown=min(600, 30 * 2**self.request.retries), exc=error) from error
+    return f"ok: {run.objects_stored} stored, {run.rejected} rejected in {run.pages} pages"
+
+
+@shared_task(soft_time_limit=30, time_limit=60)
+def sync_all_partners(full: bool = False) -> int:
+    """Queue one pull per connected partner and module (beat: incremental every 5 min, full nightly)."""
+    from roaming.services.sync import MODULES
+
+    count = 0
+    for partner in Partner.objects.filter(status=Partner.Status.CONNECTED).prefetch_related("endpoints"):
+        for module in MODULES:
+            if partner.endpoint_url(module, "SENDER"):
+                sync_partner_module.delay(partner.pk, module, full)
+                count += 1
+    return count

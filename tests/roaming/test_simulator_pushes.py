@@ -1,0 +1,61 @@
+"""The CPO simulator, run as the command, registers with us and pushes status PATCHes over HTTP."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+
+from roaming.models import EVSE, Partner
+from roaming.services import sync
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_the_simulator_command_registers_and_pushes_status_changes_that_land_in_our_database(emsp):
+    out = io.StringIO()
+    call_command("ocpi_issue_token", "--name", "Pushing CPO", stdout=out)
+    token_a = out.getvalue().split("token A:")[1].split()[0]
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "manage.py", "ocpi_simulate_cpo", "--port", str(port), "--locations", "30", "--seed", "5",
+         "--register-to", f"{emsp.url}/ocpi/versions", "--register-token", token_a, "--push-rate", "40"],
+        cwd=ROOT, env={**os.environ, "LOG_LEVEL": "WARNING"}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not Partner.objects.filter(status=Partner.Status.CONNECTED).exists():
+            assert process.poll() is None, process.stdout.read()
+            assert time.monotonic() < deadline, "the simulator did not register"
+            time.sleep(0.2)
+        partner = Partner.objects.get()
+        sync.sync_module(partner=partner, module="locations", full=True)
+        pulled = dict(EVSE.objects.values_list("uid", "last_updated"))
+        # At 40 PATCHes a second, some EVSEs must be newer than the pull within a few seconds.
+        deadline = time.monotonic() + 20
+        pushed: list[str] = []
+        while time.monotonic() < deadline and len(pushed) < 5:
+            time.sleep(0.5)
+            pushed = [uid for uid, updated in EVSE.objects.values_list("uid", "last_updated") if updated > pulled[uid]]
+        assert len(pushed) >= 5
+        partner.refresh_from_db()
+        assert partner.last_contact_at is not None
+    finally:
+        process.terminate()
+        process.wait(timeout=10)

@@ -1,0 +1,196 @@
+"""Pulling Locations and Tariffs from the simulator: pages, increments, resumption, failures."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from roaming.models import EVSE, Location, Partner, QuarantinedObject, SyncRun, Tariff
+from roaming.services import sync
+from roaming.services.credentials import register_with_partner
+from roaming.simulator.network import build_network
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+BASE_TIME = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def network():
+    return build_network(locations=120, seed=7, country_code="DE", party_id="SIM", base_time=BASE_TIME)
+
+
+@pytest.fixture
+def partner(emsp, simulator, network, settings) -> Partner:
+    settings.OCPI_PAGE_LIMIT = 25
+    simulator.network = network
+    return register_with_partner(versions_url=simulator.versions_url, token_a=simulator.token_a)
+
+
+def _location_requests(simulator) -> list[str]:
+    return [path for method, path in simulator.requests if "/locations" in path]
+
+
+def test_a_full_pull_stores_every_location_page_by_page(partner, simulator, network):
+    run = sync.sync_module(partner=partner, module="locations", full=True)
+    assert run.state == SyncRun.State.SUCCEEDED and run.mode == SyncRun.Mode.FULL
+    assert run.pages == 5 and run.objects_stored == 120 and run.rejected == 0
+    assert run.total_reported == 120
+    assert Location.objects.count() == 120
+    assert EVSE.objects.count() == sum(len(loc["evses"]) for loc in network.locations)
+    assert all("date_from" not in path for path in _location_requests(simulator))
+    # Summaries match what the CPO published.
+    for raw in network.locations[:20]:
+        location = Location.objects.get(ocpi_id=raw["id"])
+        active = [e for e in raw["evses"] if e["status"] != "REMOVED"]
+        assert location.evse_count == len(active)
+        assert location.available_evse_count == sum(e["status"] == "AVAILABLE" for e in active)
+        assert location.is_visible == (raw["publish"] and bool(active))
+
+
+def test_a_location_whose_evses_are_all_removed_is_not_visible(partner, network):
+    sync.sync_module(partner=partner, module="locations", full=True)
+    gone = [loc["id"] for loc in network.locations if loc["evses"] and all(e["status"] == "REMOVED" for e in loc["evses"])]
+    assert gone, "the simulated network has locations whose EVSEs are all REMOVED"
+    assert not Location.objects.filter(ocpi_id__in=gone, is_visible=True).exists()
+
+
+def test_tariffs_are_pulled_with_their_history(partner, network):
+    run = sync.sync_module(partner=partner, module="tariffs", full=True)
+    assert run.objects_stored == len(network.tariffs)
+    assert Tariff.objects.count() == len(network.tariffs)
+    assert all(t.versions.count() == 1 for t in Tariff.objects.all())
+
+
+def test_an_incremental_pull_asks_from_the_last_successful_start_and_stores_only_changes(partner, simulator, network):
+    first = sync.sync_module(partner=partner, module="locations", full=True)
+    changes = network.change_statuses(0.05, at=dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1), rng_seed=3)
+    assert changes
+    simulator.requests.clear()
+    second = sync.sync_module(partner=partner, module="locations")
+    assert second.mode == SyncRun.Mode.INCREMENTAL
+    assert second.date_from == first.started_at - sync.INCREMENTAL_OVERLAP
+    assert all("date_from=" in path for path in _location_requests(simulator))
+    changed_locations = {c.location_id for c in changes}
+    assert second.objects_stored == len(changed_locations)
+    for change in changes:
+        assert EVSE.objects.get(location__ocpi_id=change.location_id, uid=change.evse_uid).status == change.status
+
+
+def test_a_full_pull_that_is_run_again_rewrites_nothing(partner):
+    sync.sync_module(partner=partner, module="locations", full=True)
+    before = dict(Location.objects.values_list("key", "received_at"))
+    sync.sync_module(partner=partner, module="locations", full=True)
+    assert dict(Location.objects.values_list("key", "received_at")) == before
+
+
+def test_objects_missing_from_a_full_pull_stay(partner, network):
+    sync.sync_module(partner=partner, module="locations", full=True)
+    network.locations.pop()  # OCPI never deletes: we keep what we had
+    sync.sync_module(partner=partner, module="locations", full=True)
+    assert Location.objects.count() == 120
+
+
+def test_a_server_error_mid_run_fails_retryably_and_the_next_run_resumes_at_that_page(partner, simulator, settings):
+    settings.OCPI_HTTP_RETRIES = 1
+    simulator.faults["locations"] = "500_after_first_page"
+    with pytest.raises(sync.SyncError) as error:
+        sync.sync_module(partner=partner, module="locations", full=True)
+    assert error.value.permanent is False
+    failed = SyncRun.objects.get()
+    assert failed.state == SyncRun.State.FAILED and failed.pages == 1 and "offset=25" in failed.next_url
+    assert Location.objects.count() == 25  # the first page is stored, not lost
+    del simulator.faults["locations"]
+    assert sync.resume_failed(partner=partner, module="locations") == failed
+    simulator.requests.clear()
+    resumed = sync.sync_module(partner=partner, module="locations", full=True)
+    assert resumed.pk == failed.pk and resumed.state == SyncRun.State.SUCCEEDED
+    assert resumed.pages == 5 and Location.objects.count() == 120
+    assert "offset=25" in _location_requests(simulator)[0]
+
+
+def test_a_page_that_times_out_half_way_fails_retryably(partner, simulator, settings):
+    settings.OCPI_HTTP_TIMEOUT = 0.3
+    settings.OCPI_HTTP_RETRIES = 0
+    simulator.faults.update(locations="hang_after_first_page", hang_seconds="3")
+    with pytest.raises(sync.SyncError) as error:
+        sync.sync_module(partner=partner, module="locations", full=True)
+    assert "timed out" in error.value.message and error.value.permanent is False
+    assert Location.objects.count() == 25
+
+
+@pytest.mark.parametrize(
+    ("fault", "expected", "permanent"),
+    [
+        ({"locations": "html"}, "HTML", True),
+        ({"locations": "truncated"}, "not valid JSON", False),
+        ({"locations_paging": "foreign_link"}, "another host", True),
+    ],
+)
+def test_broken_pages_fail_the_run_with_a_clear_error(partner, simulator, settings, fault, expected, permanent):
+    settings.OCPI_HTTP_RETRIES = 0
+    simulator.faults.update(fault)
+    with pytest.raises(sync.SyncError) as error:
+        sync.sync_module(partner=partner, module="locations", full=True)
+    assert expected in error.value.message
+    assert error.value.permanent is permanent
+    run = SyncRun.objects.get()
+    assert run.state == SyncRun.State.FAILED and expected in run.error
+    partner.refresh_from_db()
+    assert expected in partner.last_error
+
+
+def test_a_server_that_pages_forever_is_stopped(partner, simulator, settings):
+    settings.OCPI_MAX_PAGES = 8
+    simulator.faults["locations_paging"] = "forever"
+    with pytest.raises(sync.SyncError, match="did not end after 8 pages"):
+        sync.sync_module(partner=partner, module="locations", full=True)
+
+
+def test_one_bad_object_is_quarantined_and_the_rest_of_the_page_is_stored(partner, network):
+    network.locations[3]["evses"][0]["connectors"][0]["power_type"] = "AC_3_PHASES"
+    network.locations[7]["coordinates"]["latitude"] = "123.456789"
+    network.invalidate() if hasattr(network, "invalidate") else None
+    run = sync.sync_module(partner=partner, module="locations", full=True)
+    assert run.objects_stored == 118 and run.rejected == 2
+    reasons = sorted(QuarantinedObject.objects.values_list("object_id", "reason"))
+    assert [object_id for object_id, _ in reasons] == sorted([network.locations[3]["id"], network.locations[7]["id"]])
+    assert any("power_type" in reason for _, reason in reasons)
+    assert any("latitude" in reason for _, reason in reasons)
+
+
+def test_objects_of_a_party_the_partner_does_not_represent_are_refused(partner, network):
+    network.locations[0]["party_id"] = "XXX"
+    network.invalidate() if hasattr(network, "invalidate") else None
+    run = sync.sync_module(partner=partner, module="locations", full=True)
+    assert run.rejected == 1
+    assert "does not represent" in QuarantinedObject.objects.get().reason
+    assert not Location.objects.filter(party_id="XXX").exists()
+
+
+def test_a_second_run_cannot_start_while_one_is_running(partner):
+    SyncRun.objects.create(
+        partner=partner, module="locations", mode="FULL", started_at=dt.datetime.now(dt.UTC), heartbeat_at=dt.datetime.now(dt.UTC)
+    )
+    with pytest.raises(sync.AlreadyRunning):
+        sync.sync_module(partner=partner, module="locations", full=True)
+
+
+def test_ocpi_sync_runs_in_the_foreground_and_reports(partner):
+    out, err = io.StringIO(), io.StringIO()
+    call_command("ocpi_sync", "--partner", str(partner.pk), "--full", stdout=out, stderr=err)
+    assert "locations (full): 120 stored, 0 rejected, 5 pages" in out.getvalue()
+    assert "tariffs (full):" in out.getvalue()
+    assert "120/120" in err.getvalue()  # the progress bar reached the reported total
+
+
+def test_ocpi_sync_says_which_pull_failed(partner, simulator, settings):
+    settings.OCPI_HTTP_RETRIES = 0
+    simulator.faults["tariffs"] = "html"
+    out, err = io.StringIO(), io.StringIO()
+    with pytest.raises(CommandError, match="1 pull"):
+        call_command("ocpi_sync", "--partner", str(partner.pk), stdout=out, stderr=err)
+    assert "tariffs: failed (permanent)" in err.getvalue()
