@@ -10,8 +10,8 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from roaming.models import Partner
-from roaming.services import credentials as service
 from roaming.ocpi.auth import new_token
+from roaming.services import credentials as service
 from roaming.simulator.server import CpoSimulator, SimulatorError, _auth_header
 
 pytestmark = pytest.mark.django_db(transaction=True)
