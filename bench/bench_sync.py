@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Full and incremental pull of a national network from the CPO simulator, timed.
 
-Usage: .venv/bin/python bench/bench_sync.py [--locations 50000] [--db spatialite,postgis]
+Usage: .venv/bin/python bench/bench_sync.py [--locations 50000] [--db spatialite,postgis] [--cprofile]
 
 For each database: a fresh database, the simulator (in this process, real HTTP on loopback)
 with N locations, then in a separate process (so its peak RSS is its own):
@@ -44,8 +44,18 @@ if mode == "floor":
     objects = count
 else:
     from roaming.services.sync import sync_module
+    profile = os.environ.get("BENCH_CPROFILE") == "1" and mode == "full"
+    if profile:
+        import cProfile, pstats
+        profiler = cProfile.Profile()
+        profiler.enable()
     run = sync_module(partner=partner, module="locations", full=(mode == "full"))
     objects = run.objects_stored
+    if profile:
+        profiler.disable()
+        stats = pstats.Stats(profiler, stream=sys.stderr)
+        stats.sort_stats("cumulative").print_stats(45)
+        stats.sort_stats("tottime").print_stats(30)
 elapsed = time.perf_counter() - started
 # VmHWM, not ru_maxrss: Linux carries ru_maxrss over fork+exec, so a child would report its parent's peak.
 peak_kb = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:"))
@@ -57,6 +67,8 @@ def run_child(mode: str, env: dict[str, str]) -> dict:
     output = subprocess.run([sys.executable, "-c", CHILD, mode], env=env, cwd=ROOT, capture_output=True, text=True)
     if output.returncode != 0:
         raise SystemExit(f"{mode} failed:\n{output.stderr[-3000:]}")
+    if env.get("BENCH_CPROFILE") == "1" and mode == "full":
+        print(output.stderr)
     import json
 
     return json.loads(output.stdout.strip().splitlines()[-1])
@@ -81,7 +93,10 @@ def main() -> None:
     parser.add_argument("--locations", type=int, default=50_000)
     parser.add_argument("--db", default="spatialite,postgis")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--cprofile", action="store_true", help="profile the full pull and print where its time goes")
     args = parser.parse_args()
+    if args.cprofile:
+        os.environ["BENCH_CPROFILE"] = "1"
 
     from roaming.simulator.network import build_network
     from roaming.simulator.server import CpoSimulator

@@ -14,6 +14,7 @@ Rules that hold on every write path, pull or push:
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -21,7 +22,7 @@ from enum import Enum
 from typing import Any
 
 from django.contrib.gis.geos import Point
-from django.db import transaction
+from django.db import connection, transaction
 
 from roaming.models import (
     EVSE,
@@ -76,11 +77,17 @@ SUMMARY_FIELDS = [
 
 
 def _value(item: Any) -> Any:
+    """An enum member's value. The OCPI wire enums are StrEnums: a member already is its str."""
+    if isinstance(item, str):
+        return item
     return item.value if isinstance(item, Enum) else item
 
 
 def _values(items: Iterable[Any] | None) -> list[Any]:
-    return [_value(item) for item in items or []]
+    """A list of enum members as a list of str (StrEnum members are str: no conversion needed)."""
+    if not items:
+        return []
+    return [item if isinstance(item, str) else _value(item) for item in items]
 
 
 def _lon_lat(coordinates: Any) -> tuple[float, float] | None:
@@ -93,44 +100,52 @@ def _as_point(lon_lat: tuple[float, float] | None) -> Point | None:
     return None if lon_lat is None else Point(*lon_lat, srid=4326)
 
 
-def _dump(obj: Any) -> dict[str, Any]:
-    return obj.model_dump(mode="json", exclude_none=True)
+def _dump(obj: Any, *, exclude: set[str] | None = None) -> dict[str, Any]:
+    return obj.model_dump(mode="json", exclude_none=True, exclude=exclude)
+
+
+def _without(document: dict[str, Any], name: str) -> dict[str, Any]:
+    return {key: value for key, value in document.items() if key != name}
 
 
 def _name(details: Any) -> str:
     return details.name if details is not None else ""
 
 
-def connector_power_kw(power_type: str, voltage: int | None, amperage: int | None, max_electric_power: int | None) -> Decimal:
+def connector_power_w(power_type: str, voltage: int | None, amperage: int | None, max_electric_power: int | None) -> int:
+    """A connector's maximum power in W: max_electric_power, else voltage × amperage × phases; 0 when unknown."""
     if max_electric_power:
-        return Decimal(max_electric_power) / 1000
+        return max_electric_power
     if not (voltage and amperage):
-        return Decimal(0)  # unknown: the map shows no power rather than a wrong one
+        return 0  # unknown: the map shows no power rather than a wrong one
     phases = 3 if power_type == "AC_3_PHASE" else (2 if power_type.startswith("AC_2") else 1)
-    return Decimal(voltage * amperage * phases) / 1000
+    return voltage * amperage * phases
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class EvseFacts:
     """What the map summary needs to know of one EVSE, whatever it was read from."""
 
     status: str
     capabilities: Sequence[str]
     last_updated: dt.datetime
-    connectors: Sequence[tuple[str, Decimal]]  # (standard, power kW)
+    connectors: Sequence[tuple[str, int]]  # (standard, power W)
+
+
+_TENTH = Decimal("0.1")
 
 
 def summarize(*, publish: bool, evses: Iterable[EvseFacts]) -> dict[str, Any]:
     """The per-location summary fields, from its EVSEs. One function for every write path."""
     active = [e for e in evses if e.status != EVSE.Status.REMOVED]
-    powers = [power for e in active for _, power in e.connectors]
+    max_power_w = max((power for e in active for _, power in e.connectors), default=0)
     return {
         "evse_count": len(active),
         "available_evse_count": sum(1 for e in active if e.status == EVSE.Status.AVAILABLE),
-        "max_power_kw": max(powers, default=Decimal(0)).quantize(Decimal("0.1")),
+        "max_power_kw": (Decimal(max_power_w) / 1000).quantize(_TENTH),
         "connector_standards": sorted({standard for e in active for standard, _ in e.connectors}),
         "remote_start_capable": any("REMOTE_START_STOP_CAPABLE" in e.capabilities for e in active),
-        "ad_hoc_payment_capable": any(AD_HOC_CAPABILITIES.intersection(e.capabilities) for e in active),
+        "ad_hoc_payment_capable": any(not AD_HOC_CAPABILITIES.isdisjoint(e.capabilities) for e in active),
         "status_updated_at": max((e.last_updated for e in active), default=None),
         "is_visible": publish and bool(active),
     }
@@ -144,7 +159,7 @@ def facts_from_wire(evse: Any) -> EvseFacts:
         connectors=[
             (
                 _value(c.standard),
-                connector_power_kw(_value(c.power_type), c.max_voltage, c.max_amperage, c.max_electric_power),
+                connector_power_w(_value(c.power_type), c.max_voltage, c.max_amperage, c.max_electric_power),
             )
             for c in evse.connectors
         ],
@@ -158,7 +173,7 @@ def facts_from_row(evse: EVSE, connectors: Iterable[Connector]) -> EvseFacts:
         capabilities=evse.capabilities,
         last_updated=evse.last_updated,
         connectors=[
-            (c.standard, connector_power_kw(c.power_type, c.max_voltage, c.max_amperage, c.max_electric_power))
+            (c.standard, connector_power_w(c.power_type, c.max_voltage, c.max_amperage, c.max_electric_power))
             for c in connectors
         ],
     )
@@ -174,8 +189,12 @@ class StoreResult:
     older_ignored: int = 0
 
 
-def _location_columns(partner: Partner, wire: Any, now: dt.datetime) -> dict[str, Any]:
-    """A Location's columns (attnames; `point` as (longitude, latitude)), summary included."""
+def _location_columns(partner: Partner, wire: Any, now: dt.datetime, source: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A Location's columns (attnames; `point` as (longitude, latitude)), summary included.
+
+    `source` is the JSON object as received when it validated as is: it is kept as `raw`
+    (what the partner sent, for audit), which also spares re-serialising the model.
+    """
     columns = {
         "partner_id": partner.pk,
         "country_code": wire.country_code.upper(),
@@ -200,7 +219,9 @@ def _location_columns(partner: Partner, wire: Any, now: dt.datetime) -> dict[str
         "owner_name": _name(wire.owner),
         "publish_allowed_to": [_dump(p) for p in wire.publish_allowed_to or []],
         "last_updated": wire.last_updated,
-        "raw": _dump(wire),
+        # The location without its EVSEs: each EVSE row keeps its own raw (without connectors,
+        # which are columns), so the object is held once, not twice.
+        "raw": _without(source, "evses") if source is not None else _dump(wire, exclude={"evses"}),
         "received_at": now,
     }
     columns.update(summarize(publish=wire.publish, evses=[facts_from_wire(e) for e in wire.evses or []]))
@@ -212,7 +233,7 @@ def _location_row(partner: Partner, wire: Any, now: dt.datetime) -> Location:
     return Location(**{**columns, "point": _as_point(columns["point"])})
 
 
-def _evse_columns(location_id: int, wire: Any) -> dict[str, Any]:
+def _evse_columns(location_id: int, wire: Any, source: dict[str, Any] | None = None) -> dict[str, Any]:
     return {
         "location_id": location_id,
         "uid": wire.uid,
@@ -225,7 +246,7 @@ def _evse_columns(location_id: int, wire: Any) -> dict[str, Any]:
         "parking_restrictions": _values(wire.parking_restrictions),
         "point": _lon_lat(wire.coordinates),
         "last_updated": wire.last_updated,
-        "raw": {k: v for k, v in _dump(wire).items() if k != "connectors"},
+        "raw": _without(source, "connectors") if source is not None else _dump(wire, exclude={"connectors"}),
     }
 
 
@@ -263,69 +284,118 @@ def _chunks(items: list[Any], size: int = 500) -> Iterable[list[Any]]:
         yield items[start : start + size]
 
 
-def _newer_than_held(model: type[Location] | type[Tariff], wires: Sequence[Any], result: StoreResult) -> list[tuple[str, Any]]:
-    """(key, object) pairs that are newer than what we hold; counts the rest in `result`.
+def _select_in(model: type[Any], columns: Sequence[str], column: str, values: Sequence[Any]) -> list[tuple[Any, ...]]:
+    """`SELECT columns FROM model WHERE column IN values`, in plain SQL (no ORM compilation per page)."""
+    if not values:
+        return []
+    quote = connection.ops.quote_name
+    head = f"SELECT {', '.join(quote(c) for c in columns)} FROM {quote(model._meta.db_table)} WHERE {quote(column)} "  # noqa: S608
+    found: list[tuple[Any, ...]] = []
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(head + "= ANY(%s)", [list(values)])
+            return cursor.fetchall()
+        # SQLite: one row holding a JSON array, not a row per match. sqlite3 releases the GIL on
+        # every step; with the page fetcher thread busy, each re-acquisition waits its turn.
+        packed = f"SELECT json_group_array(json_array({', '.join(quote(c) for c in columns)})) FROM {quote(model._meta.db_table)} WHERE {quote(column)} "  # noqa: S608
+        for chunk in _chunks(list(values)):
+            cursor.execute(packed + f"IN ({', '.join(['%s'] * len(chunk))})", chunk)
+            found.extend(tuple(row) for row in json.loads(cursor.fetchone()[0]))
+    return found
 
-    A page may repeat an object (keep the newest); an older one is acknowledged and ignored; an
-    identical `last_updated` is a no-op, so re-running a full pull rewrites nothing.
+
+def _newer_than_held(
+    model: type[Location] | type[Tariff], wires: Sequence[Any], result: StoreResult
+) -> tuple[list[tuple[str, int]], set[str]]:
+    """(key, index in `wires`) of the objects newer than what we hold, and the keys we held.
+
+    Counts the rest in `result`. A page may repeat an object (keep the newest); an older one is
+    acknowledged and ignored; an identical `last_updated` is a no-op, so re-running a full pull
+    rewrites nothing.
     """
-    newest: dict[str, Any] = {}
-    for wire in wires:
+    newest: dict[str, int] = {}
+    for index, wire in enumerate(wires):
         key = Location.make_key(wire.country_code, wire.party_id, wire.id)
-        if key not in newest or wire.last_updated >= newest[key].last_updated:
-            newest[key] = wire
-    held: dict[str, dt.datetime] = {}
-    for chunk in _chunks(list(newest)):
-        held.update(model.objects.filter(key__in=chunk).values_list("key", "last_updated"))
+        if key not in newest or wire.last_updated >= wires[newest[key]].last_updated:
+            newest[key] = index
+    held: dict[str, dt.datetime] = dict(_select_in(model, ["key", "last_updated"], "key", list(newest)))
+    if connection.vendor != "postgresql":  # a plain SQLite cursor gives naive UTC: Django's own converter
+        convert = connection.ops.convert_datetimefield_value
+        held = {key: convert(value, None, connection) for key, value in held.items()}
     changed = []
-    for key, wire in newest.items():
-        if key in held and wire.last_updated < held[key]:
+    for key, index in newest.items():
+        last_updated = wires[index].last_updated
+        if key in held and last_updated < held[key]:
             result.older_ignored += 1
-        elif key in held and wire.last_updated == held[key]:
+        elif key in held and last_updated == held[key]:
             result.unchanged += 1
         else:
-            changed.append((key, wire))
-    return changed
+            changed.append((key, index))
+    return changed, set(held)
+
+
+def _upsert(model: type[Any], rows: list[dict[str, Any]], *, conflict: Sequence[str], returning: Sequence[str] = ()) -> list[tuple[Any, ...]] | None:
+    if not rows:
+        return [] if returning else None
+    columns = list(rows[0])
+    return bulk.upsert(model, columns, [list(row.values()) for row in rows], conflict=conflict, returning=returning)
 
 
 @transaction.atomic
-def store_locations(*, partner: Partner, locations: Sequence[Any], now: dt.datetime | None = None) -> StoreResult:
-    """Upsert whole Locations (a sync page, or one PUT). The caller has checked party ownership."""
+def store_locations(
+    *,
+    partner: Partner,
+    locations: Sequence[Any],
+    now: dt.datetime | None = None,
+    sources: Sequence[dict[str, Any] | None] | None = None,
+) -> StoreResult:
+    """Upsert whole Locations (a sync page, or one PUT). The caller has checked party ownership.
+
+    `sources`, when given, are the JSON objects as received (None where an object was
+    repaired): they are kept as `raw`.
+    """
     now = now or dt.datetime.now(dt.UTC)
     result = StoreResult()
-    changed = [wire for _, wire in _newer_than_held(Location, locations, result)]
+    changed, held = _newer_than_held(Location, locations, result)
     if not changed:
         return result
+    source_of = (lambda index: sources[index]) if sources is not None else (lambda index: None)
 
-    rows = [_location_columns(partner, wire, now) for wire in changed]
-    bulk.upsert(Location, rows, conflict=["key"])
-    location_ids: dict[str, int] = {}
-    for chunk in _chunks([row["key"] for row in rows]):
-        location_ids.update(Location.objects.filter(key__in=chunk).values_list("key", "id"))
+    rows = [_location_columns(partner, locations[index], now, source_of(index)) for _, index in changed]
+    returned = _upsert(Location, rows, conflict=["key"], returning=["key", "id"])
+    keys = [key for key, _ in changed]
+    location_ids: dict[str, int] = dict(returned or _select_in(Location, ["key", "id"], "key", keys))  # type: ignore[arg-type]
 
     evse_rows: list[dict[str, Any]] = []
-    for wire in changed:
-        location_id = location_ids[Location.make_key(wire.country_code, wire.party_id, wire.id)]
-        evse_rows.extend(_evse_columns(location_id, evse) for evse in wire.evses or [])
-    bulk.upsert(EVSE, evse_rows, conflict=["location_id", "uid_key"])
-    evse_ids: dict[tuple[int, str], int] = {}
-    for chunk in _chunks(list(location_ids.values())):
-        evse_ids.update(
-            ((loc, uid), pk) for loc, uid, pk in EVSE.objects.filter(location_id__in=chunk).values_list("location_id", "uid_key", "id")
-        )
+    for key, index in changed:
+        wire, source = locations[index], source_of(index)
+        evse_sources = source.get("evses") if source is not None else None
+        for position, evse in enumerate(wire.evses or []):
+            evse_rows.append(_evse_columns(location_ids[key], evse, evse_sources[position] if evse_sources else None))
+    returned = _upsert(EVSE, evse_rows, conflict=["location_id", "uid_key"], returning=["location_id", "uid_key", "id"])
+    # Locations we held before may have EVSEs this version no longer lists; new ones cannot.
+    held_ids = [location_ids[key] for key in keys if key in held]
+    if returned is None:  # SQLite: read the ids back
+        returned = _select_in(EVSE, ["location_id", "uid_key", "id"], "location_id", list(location_ids.values()))
+    elif held_ids:
+        returned = returned + _select_in(EVSE, ["location_id", "uid_key", "id"], "location_id", held_ids)
+    evse_ids: dict[tuple[int, str], int] = {(loc, uid): pk for loc, uid, pk in returned}
     seen = {evse_ids[(row["location_id"], row["uid_key"])] for row in evse_rows}
-    # OCPI never deletes: EVSEs a replacement no longer lists are REMOVED, kept for history.
-    vanished = [pk for pk in evse_ids.values() if pk not in seen]
-    for chunk in _chunks(vanished):
-        EVSE.objects.filter(pk__in=chunk).exclude(status=EVSE.Status.REMOVED).update(status=EVSE.Status.REMOVED, last_updated=now)
-    for chunk in _chunks(list(seen)):
-        Connector.objects.filter(evse_id__in=chunk).delete()
+    if held_ids:
+        held_set = set(held_ids)
+        # OCPI never deletes: EVSEs a replacement no longer lists are REMOVED, kept for history.
+        vanished = [pk for (loc, _), pk in evse_ids.items() if loc in held_set and pk not in seen]
+        for chunk in _chunks(vanished):
+            EVSE.objects.filter(pk__in=chunk).exclude(status=EVSE.Status.REMOVED).update(status=EVSE.Status.REMOVED, last_updated=now)
+        rewritten = [pk for (loc, _), pk in evse_ids.items() if loc in held_set and pk in seen]
+        for chunk in _chunks(rewritten):
+            Connector.objects.filter(evse_id__in=chunk).delete()
     connector_rows: list[dict[str, Any]] = []
-    for wire in changed:
-        location_id = location_ids[Location.make_key(wire.country_code, wire.party_id, wire.id)]
-        for evse in wire.evses or []:
+    for key, index in changed:
+        location_id = location_ids[key]
+        for evse in locations[index].evses or []:
             connector_rows.extend(_connector_columns(evse_ids[(location_id, evse.uid.upper())], evse.connectors))
-    bulk.upsert(Connector, connector_rows, conflict=["evse_id", "id_key"])
+    _upsert(Connector, connector_rows, conflict=["evse_id", "id_key"])
     result.stored = len(changed)
     return result
 
@@ -338,9 +408,10 @@ def store_tariffs(*, partner: Partner, tariffs: Sequence[Any], now: dt.datetime 
     """Upsert Tariffs; every new `last_updated` is kept as a TariffVersion (history for pricing)."""
     now = now or dt.datetime.now(dt.UTC)
     result = StoreResult()
-    changed = _newer_than_held(Tariff, tariffs, result)
-    if not changed:
+    indexed, _ = _newer_than_held(Tariff, tariffs, result)
+    if not indexed:
         return result
+    changed = [(key, tariffs[index]) for key, index in indexed]
     rows = [
         Tariff(
             partner=partner,

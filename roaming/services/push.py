@@ -16,8 +16,9 @@ Rules every write here keeps:
 - A child's write moves its parents' `last_updated` forward to the child's (spec: "the eMSP
   should also update the last_updated of the parent objects"), never backwards, and recomputes
   the Location's map summary with `summarize`, like every other write path.
-- `raw` stays the OCPI JSON of what we hold: an EVSE's raw carries its patched fields, and a
-  Location's raw is rewritten as the assembled site (location fields, EVSEs, connectors).
+- `raw` stays the OCPI JSON of what we hold, each object at its own level: a Location's raw has
+  its own fields (no EVSEs), an EVSE's raw its patched fields (no connectors, which are columns);
+  `pushed_location` assembles the whole site for a GET.
 
 PATCH semantics: the fields sent replace ours; an explicit `null` clears an optional field.
 A Location PATCH with `evses` upserts those EVSEs by uid (each a full EVSE, replacing its
@@ -285,14 +286,17 @@ def _write_evse(
 
 
 def _save_site(site: _Site, last_updated: dt.datetime, *, location_fields: Sequence[str] = ()) -> None:
-    """Bump the Location's last_updated, recompute its summary and raw, and save it (one UPDATE)."""
+    """Bump the Location's last_updated, recompute its summary, and save it (one UPDATE).
+
+    The location's `raw` holds its own fields only (each EVSE keeps its own), so an EVSE change
+    does not rewrite it; `_location_document` puts the whole object together.
+    """
     location = site.location
     location.last_updated = max(location.last_updated, last_updated)
     facts = [facts_from_row(evse, site.connectors.get(evse.pk, [])) for evse in site.evses.values()]
     for name, value in summarize(publish=location.publish, evses=facts).items():
         setattr(location, name, value)
-    location.raw = _location_document(site)
-    fields = dict.fromkeys([*location_fields, "last_updated", "raw", "received_at", *SUMMARY_FIELDS])
+    fields = dict.fromkeys([*location_fields, "last_updated", "received_at", *SUMMARY_FIELDS])
     location.save(update_fields=list(fields))
 
 

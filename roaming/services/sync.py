@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable
+import queue
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,9 +29,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from roaming.models import Partner, SyncRun
-from roaming.ocpi.client import OcpiClient, Routing, TransportError, iterate_pages
+from roaming.ocpi.client import OcpiClient, OcpiResponse, Routing, TransportError, iterate_pages
 from roaming.ocpi.envelope import format_datetime
-from roaming.ocpi.v221.feeds import FeedDecodeError, FeedStatusError, decode_page
+from roaming.ocpi.v221.feeds import FeedDecodeError, FeedStatusError, PageResult, decode_page
 from roaming.services import network
 
 logger = logging.getLogger(__name__)
@@ -92,21 +94,85 @@ def _claim(partner: Partner, module: str, full: bool) -> SyncRun:
             raise SyncError("Another worker started the same sync a moment ago.", permanent=False) from error
 
 
-def _store_page(
-    partner: Partner, parties: set[tuple[str, str]], module: str, run: SyncRun, body: bytes, next_url: str | None
-) -> tuple[int, int]:
-    try:
-        page = decode_page(body, kind=module)  # type: ignore[call-overload]
-    except FeedStatusError as error:
+@dataclass
+class _Fetched:
+    """One page as the fetcher thread hands it over: decoded, or why it could not be."""
+
+    response: OcpiResponse
+    page: PageResult[Any] | None
+    error: FeedDecodeError | None
+
+
+class _Prefetcher:
+    """Fetch and decode the next page in a thread while the caller stores the current one.
+
+    Only I/O and pure Python happen in the thread (no database: Django connections are
+    per-thread). Pages come out in order; an error of the transport comes out where it happened.
+    The thread runs at most one page ahead, and stops when the caller leaves the loop early.
+    """
+
+    _DONE = object()
+
+    def __init__(self, pages: Iterator[OcpiResponse], module: str) -> None:
+        self._pages = pages
+        self._module = module
+        self._queue: queue.Queue[Any] = queue.Queue(maxsize=1)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="ocpi-sync-prefetch", daemon=True)
+
+    def _run(self) -> None:
+        try:
+            for response in self._pages:
+                try:
+                    item = _Fetched(response, decode_page(response.body_bytes, kind=self._module), None)  # type: ignore[call-overload]
+                except FeedDecodeError as error:
+                    item = _Fetched(response, None, error)
+                if not self._put(item) or item.error is not None:
+                    return
+            self._put(self._DONE)
+        except BaseException as error:  # noqa: BLE001 - handed to the caller, raised there
+            self._put(error)
+
+    def _put(self, item: Any) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def __iter__(self) -> Iterator[_Fetched]:
+        self._thread.start()
+        try:
+            while True:
+                item = self._queue.get()
+                if item is self._DONE:
+                    return
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+        finally:
+            self._stop.set()
+            self._thread.join()
+
+
+def _store_page(partner: Partner, parties: set[tuple[str, str]], module: str, run: SyncRun, fetched: _Fetched) -> tuple[int, int]:
+    error = fetched.error
+    if isinstance(error, FeedStatusError):
         raise SyncError(f"Page {run.pages + 1} was refused by the partner: {error}", permanent=True) from error
-    except FeedDecodeError as error:
+    if error is not None:
         # Truncated or garbled JSON is usually a broken transfer: worth another try from this page.
         raise SyncError(f"Page {run.pages + 1} could not be read: {error}", permanent=False) from error
-    own, foreign = [], []
+    page = fetched.page
+    assert page is not None
+    next_url = fetched.response.next_link
+    own, sources, foreign = [], [], []
     for decoded in page.decoded:
         obj = decoded.obj
         if (obj.country_code.upper(), obj.party_id.upper()) in parties:
             own.append(obj)
+            sources.append(decoded.source)
         else:
             foreign.append(obj)
     rejects = [(r.object_id or "", r.reason, r.raw) for r in page.rejects]
@@ -116,7 +182,7 @@ def _store_page(
     ]
     with transaction.atomic():
         if module == "locations":
-            network.store_locations(partner=partner, locations=own)
+            network.store_locations(partner=partner, locations=own, sources=sources)
         else:
             network.store_tariffs(partner=partner, tariffs=own)
         if rejects:
@@ -158,11 +224,13 @@ def sync_module(
     routing = Routing(to_country_code=party[0], to_party_id=party[1])
     try:
         with OcpiClient(partner.outbound_token, base64_token=partner.token_base64) as client:
-            for response in iterate_pages(client, start_url, params=params, routing=routing, parse=False):
+            pages = iterate_pages(client, start_url, params=params, routing=routing, parse=False)
+            for fetched in _Prefetcher(pages, module):
+                response = fetched.response
                 if run.total_reported is None and response.total_count is not None:
                     run.total_reported = response.total_count
                     run.save(update_fields=["total_reported"])
-                stored, _ = _store_page(partner, parties, module, run, response.body_bytes, response.next_link)
+                stored, _ = _store_page(partner, parties, module, run, fetched)
                 if on_page:
                     on_page(PageProgress(run=run, page_objects=stored, total=run.total_reported))
     except (TransportError, SyncError) as error:

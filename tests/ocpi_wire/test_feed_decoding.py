@@ -340,9 +340,11 @@ def test_it_checks_objects_that_are_valid_as_sent_for_kilowatts_and_unknowns_one
     assert isinstance(decoded, Decoded)
     assert decoded.obj.evses[0].connectors[0].max_electric_power == 22000  # type: ignore[index]
     assert decoded.warnings == ("evses[0].connectors[0].max_electric_power: 22 read as kW (22000 W)",)
+    # Valid as sent: the object as received is kept too (it becomes the stored raw copy).
     assert decode_object(location(), kind="locations") == Decoded(
-        0, decoded.obj.__class__.model_validate(location())
+        0, decoded.obj.__class__.model_validate(location()), (), location()
     )
+    assert decoded.source is None  # repaired: the raw copy is the repaired object, not what was sent
 
 
 @pytest.mark.parametrize(("sent", "alpha3"), [("RU", "RUS"), ("PL", "POL"), ("tr", "TUR"), ("nld", "NLD")])

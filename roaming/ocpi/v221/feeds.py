@@ -161,6 +161,8 @@ class Decoded(Generic[T]):
     index: int
     obj: T
     warnings: tuple[str, ...] = ()
+    # The JSON object as received, when it validated as is (no repair): kept as the raw copy.
+    source: Any = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,7 +221,7 @@ def decode_page(raw: bytes | str, *, kind: Kind) -> PageResult[Any]:
                 pass
             else:
                 if suspect is None or not suspect(obj):
-                    decoded.append(Decoded(index, obj))
+                    decoded.append(Decoded(index, obj, (), item))
                     continue
             outcome = _decode_slow(model, item, index)
             if isinstance(outcome, Reject):
@@ -262,7 +264,7 @@ def decode_object(data: Any, *, kind: Kind, index: int = 0) -> Decoded[Any] | Re
     suspect = _SUSPECT.get(model)
     if suspect is not None and suspect(obj):
         return _decode_slow(model, data, index)
-    return Decoded(index, obj)
+    return Decoded(index, obj, (), data)
 
 
 def _read_envelope(raw: bytes | str, result: PageResult[Any]) -> list[Any]:
