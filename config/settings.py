@@ -82,7 +82,11 @@ def _database_from_url(url: str) -> dict:
             url = spatial + url[len(plain) :]
     config = environ.Env.db_url_config(url)
     if config["ENGINE"].endswith("spatialite"):
-        config.setdefault("OPTIONS", {})["timeout"] = 30
+        options = config.setdefault("OPTIONS", {})
+        options["timeout"] = 30
+        # WAL: pages keep reading the map while a sync writes; NORMAL is durable in WAL mode
+        # except for the last commits before a power cut, which a sync resumes from anyway.
+        options["init_command"] = "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
         # A file, not :memory:, so a Celery worker process can share the test database; one per
         # process, so two test runs on one machine do not share (and delete) each other's.
         config["TEST"] = {"NAME": str(VAR_DIR / f"test-db-{os.getpid()}.sqlite3")}

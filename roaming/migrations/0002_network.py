@@ -19,7 +19,7 @@ class Migration(migrations.Migration):
                 ('country_code', models.CharField(max_length=2)),
                 ('party_id', models.CharField(max_length=3)),
                 ('ocpi_id', models.CharField(max_length=36)),
-                ('key', models.CharField(help_text='COUNTRY*PARTY*ID, upper-cased.', max_length=48, unique=True)),
+                ('key', models.CharField(help_text='COUNTRY*PARTY*ID, upper-cased.', max_length=48)),
                 ('publish', models.BooleanField(default=True)),
                 ('name', models.CharField(blank=True, max_length=255)),
                 ('address', models.CharField(max_length=255)),
@@ -37,8 +37,8 @@ class Migration(migrations.Migration):
                 ('suboperator_name', models.CharField(blank=True, max_length=100)),
                 ('owner_name', models.CharField(blank=True, max_length=100)),
                 ('publish_allowed_to', models.JSONField(blank=True, default=list)),
-                ('last_updated', models.DateTimeField(db_index=True)),
-                ('raw', models.JSONField(help_text='The OCPI object as last received (audit, re-parsing).')),
+                ('last_updated', models.DateTimeField()),
+                ('raw', models.JSONField(help_text="The Location's own fields as last received, without its EVSEs (each EVSE keeps its own).")),
                 ('received_at', models.DateTimeField(auto_now=True)),
                 ('evse_count', models.PositiveIntegerField(default=0)),
                 ('available_evse_count', models.PositiveIntegerField(default=0)),
@@ -48,7 +48,7 @@ class Migration(migrations.Migration):
                 ('ad_hoc_payment_capable', models.BooleanField(default=False)),
                 ('status_updated_at', models.DateTimeField(blank=True, help_text='Newest EVSE status change we know of.', null=True)),
                 ('is_visible', models.BooleanField(db_index=True, default=True, help_text='Published and has at least one EVSE not REMOVED.')),
-                ('partner', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='locations', to='roaming.partner')),
+                ('partner', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='locations', to='roaming.partner')),
             ],
         ),
         migrations.CreateModel(
@@ -66,7 +66,7 @@ class Migration(migrations.Migration):
                 ('point', django.contrib.gis.db.models.fields.PointField(blank=True, null=True, srid=4326)),
                 ('last_updated', models.DateTimeField()),
                 ('raw', models.JSONField()),
-                ('location', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='evses', to='roaming.location')),
+                ('location', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='evses', to='roaming.location')),
             ],
             options={
                 'verbose_name': 'EVSE',
@@ -160,7 +160,7 @@ class Migration(migrations.Migration):
                 ('tariff_ids', models.JSONField(blank=True, default=list)),
                 ('terms_and_conditions', models.URLField(blank=True, max_length=255)),
                 ('last_updated', models.DateTimeField()),
-                ('evse', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='connectors', to='roaming.evse')),
+                ('evse', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='connectors', to='roaming.evse')),
             ],
             options={
                 'ordering': ['evse', 'id_key'],
@@ -170,6 +170,10 @@ class Migration(migrations.Migration):
         migrations.AddIndex(
             model_name='location',
             index=models.Index(fields=['partner', 'last_updated'], name='roaming_loc_partner_4e0955_idx'),
+        ),
+        migrations.AddConstraint(
+            model_name='location',
+            constraint=models.UniqueConstraint(fields=('key',), name='unique_location_key'),
         ),
         migrations.AddConstraint(
             model_name='evse',

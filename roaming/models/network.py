@@ -16,11 +16,14 @@ from django.db.models import Q
 
 
 class Location(models.Model):
-    partner = models.ForeignKey("roaming.Partner", on_delete=models.PROTECT, related_name="locations")
+    # Indexes are chosen for a sync writing ~150,000 rows a night: each one costs every write,
+    # so none duplicates another (partner: the (partner, last_updated) index; key: the unique
+    # constraint, without the LIKE index Django adds for unique=True on PostgreSQL).
+    partner = models.ForeignKey("roaming.Partner", on_delete=models.PROTECT, related_name="locations", db_index=False)
     country_code = models.CharField(max_length=2)
     party_id = models.CharField(max_length=3)
     ocpi_id = models.CharField(max_length=36)
-    key = models.CharField(max_length=48, unique=True, help_text="COUNTRY*PARTY*ID, upper-cased.")
+    key = models.CharField(max_length=48, help_text="COUNTRY*PARTY*ID, upper-cased.")
     publish = models.BooleanField(default=True)
     name = models.CharField(max_length=255, blank=True)
     address = models.CharField(max_length=255)
@@ -38,8 +41,8 @@ class Location(models.Model):
     suboperator_name = models.CharField(max_length=100, blank=True)
     owner_name = models.CharField(max_length=100, blank=True)
     publish_allowed_to = models.JSONField(default=list, blank=True)
-    last_updated = models.DateTimeField(db_index=True)
-    raw = models.JSONField(help_text="The OCPI object as last received (audit, re-parsing).")
+    last_updated = models.DateTimeField()
+    raw = models.JSONField(help_text="The Location's own fields as last received, without its EVSEs (each EVSE keeps its own).")
     received_at = models.DateTimeField(auto_now=True)
 
     # Summary for the map, kept right on every write path.
@@ -54,6 +57,7 @@ class Location(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["partner", "last_updated"])]
+        constraints = [models.UniqueConstraint(fields=["key"], name="unique_location_key")]
 
     def __str__(self) -> str:
         return f"{self.name or self.ocpi_id} ({self.city})"
@@ -75,7 +79,8 @@ class EVSE(models.Model):
         RESERVED = "RESERVED"
         UNKNOWN = "UNKNOWN"
 
-    location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="evses")
+    # Its index is the leading column of unique (location, uid_key).
+    location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="evses", db_index=False)
     uid = models.CharField(max_length=36)
     uid_key = models.CharField(max_length=36)
     evse_id = models.CharField(max_length=48, blank=True)
@@ -98,7 +103,8 @@ class EVSE(models.Model):
 
 
 class Connector(models.Model):
-    evse = models.ForeignKey(EVSE, on_delete=models.CASCADE, related_name="connectors")
+    # Its index is the leading column of unique (evse, id_key).
+    evse = models.ForeignKey(EVSE, on_delete=models.CASCADE, related_name="connectors", db_index=False)
     ocpi_id = models.CharField(max_length=36)
     id_key = models.CharField(max_length=36)
     standard = models.CharField(max_length=32)

@@ -1,19 +1,24 @@
-"""Fast bulk upserts for sync pages: one statement per table and page, no per-value ORM work.
+"""Fast bulk writes for sync pages: one statement per table and page, no per-value ORM work.
 
 Django's `bulk_create(update_conflicts=True)` compiles every value through the ORM; for a page of
-a thousand locations (≈ 3,000 EVSEs, 4,000 connectors) that compilation costs several times what
-the database itself spends. Here the rows of a table are one JSON document (an array of row
-arrays, encoded by a single `json.dumps` in C) and one `INSERT … SELECT` unpacks it on the
-database side:
-- PostgreSQL/PostGIS: `jsonb_array_elements` and a cast per column. psycopg's per-element
-  escaping of array parameters (a Python loop with a regex per string) had cost more than the
-  insert, and a statement with thousands of placeholders is re-parsed on every call.
-- SQLite/SpatiaLite: `json_each` and `json_extract`, with values as Django's SQLite backend
-  stores them (datetimes as naive UTC text, JSON as text). One statement is one `sqlite3_step`,
-  so the GIL is released once for the whole insert rather than once per row (`executemany`),
-  which lets the sync decode the next page meanwhile without a lock convoy.
-`ON CONFLICT (…) DO UPDATE SET col = excluded.col` is the same on both. On PostgreSQL `returning`
-columns come back from the same statement (inserted and updated rows); SQLite callers select.
+a thousand locations (≈ 3,000 EVSEs, 3,000 connectors) that compilation costs several times what
+the database itself spends. Here the rows of a table become a `Batch` and one `INSERT … SELECT`
+reads them on the database side:
+- PostgreSQL/PostGIS: the batch is one JSON document (an array of row arrays, a single
+  `json.dumps` in C) unpacked by `jsonb_array_elements` with a cast per column. psycopg's
+  per-element escaping of array parameters (a Python loop with a regex per string) had cost more
+  than the insert, and a statement with thousands of placeholders is re-parsed on every call.
+- SQLite/SpatiaLite: the batch is one multi-row `VALUES (?, …), (?, …)` with its parameters,
+  values as Django's SQLite backend stores them (datetimes as naive UTC text, JSON as text).
+  sqlite3 caches the prepared statement; SQLite 3.40's `json_extract` had cost 2 µs a cell,
+  ten times the bound parameter.
+Either way a page is a few statements, each a single wait on the database (one socket round
+trip; one `sqlite3_step`) during which the GIL is free: the sync prepares the next page in
+another thread meanwhile. Row-by-row cursors (executemany, many-row SELECTs) would hand the GIL
+back and forth on every row.
+
+Batches are built with an `Encoder` (no database access, so any thread may build them); the
+caller assembles the SQL from the batch's `source`, `cell` and `text` (see `upsert`).
 """
 
 from __future__ import annotations
@@ -21,13 +26,170 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import json
-from collections.abc import Callable, Sequence
-from typing import Any
+import sqlite3
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, TypeAlias
 
 from django.contrib.gis.db.models import PointField
 from django.db import connection, models
 
 _JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+Field: TypeAlias = "models.Field[Any, Any] | None"  # None: a plain lookup value (text or number) passed as is
+
+
+class Encoder:
+    """Turns rows into batches for one database. Holds no connection."""
+
+    def __init__(self, vendor: str, zone: dt.tzinfo, max_variables: int = 32766) -> None:
+        self.vendor = vendor
+        self.zone = zone
+        self.max_variables = max_variables
+        self._utc = zone.utcoffset(None) == dt.timedelta(0)
+
+    def _converter(self, field: Field) -> Callable[[Any], Any] | None:
+        if isinstance(field, models.DateTimeField):
+            return self._datetime
+        if isinstance(field, models.DecimalField):
+            return lambda value: str(value) if isinstance(value, decimal.Decimal) else value
+        if isinstance(field, models.JSONField):
+            if self.vendor == "postgresql":
+                if field.encoder is None:
+                    return None  # nested in the document as it is
+                return lambda value: json.loads(json.dumps(value, cls=field.encoder))
+            if field.encoder is not None:
+                return lambda value: json.dumps(value, cls=field.encoder)
+            return lambda value: "[]" if value == [] else _JSON(value)  # most list columns are empty
+        return None
+
+    def _datetime(self, value: dt.datetime) -> str:
+        if self.vendor == "postgresql":
+            return value.isoformat()
+        # Django's SQLite storage: naive text in the connection's zone (str() of a naive
+        # datetime). The wire models give UTC datetimes: drop the "+00:00" instead of converting.
+        if self._utc and value.tzinfo is dt.UTC:
+            return value.isoformat(" ")[:-6]
+        if value.tzinfo is not None:
+            value = value.astimezone(self.zone).replace(tzinfo=None)
+        return str(value)
+
+    def batch(self, fields: Sequence[Field], rows: list[list[Any]]) -> Batch:
+        """Encode `rows` (one value per field; a point is (longitude, latitude)). The rows'
+        lists are converted in place."""
+        conversions = [(index, convert) for index, field in enumerate(fields) if (convert := self._converter(field))]
+        for row in rows:
+            for index, convert in conversions:
+                value = row[index]
+                if value is not None:
+                    row[index] = convert(value)
+        if self.vendor == "postgresql":
+            return Batch(self, fields, len(rows), [_JSON(rows)])
+        points = [index for index, field in enumerate(fields) if isinstance(field, PointField)]
+        flat: list[Any] = []
+        for row in rows:
+            for index in reversed(points):  # a point is two parameters, longitude and latitude
+                row[index : index + 1] = (None, None) if row[index] is None else row[index]
+            flat.extend(row)
+        return Batch(self, fields, len(rows), flat)
+
+
+def encoder() -> Encoder:
+    """An encoder for the current thread's database connection."""
+    if connection.vendor == "sqlite":
+        connection.ensure_connection()
+        limit = connection.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+        return Encoder(connection.vendor, connection.timezone, max_variables=limit)
+    return Encoder(connection.vendor, connection.timezone)
+
+
+class Batch:
+    """The rows of one table for one statement (or a few, for SQLite's parameter limit).
+
+    In the SQL, the batch is a FROM item (`source`) whose row gives each field's value
+    (`cell`, cast for its column) or a plain value for joins and filters (`text`).
+    """
+
+    def __init__(self, encoder: Encoder, fields: Sequence[Field], rows: int, params: list[Any]) -> None:
+        self.postgresql = encoder.vendor == "postgresql"
+        self.fields = list(fields)
+        self.rows = rows
+        self.params = params
+        self.max_variables = encoder.max_variables
+        # SQLite: the VALUES column (1-based) where each field starts; a point takes two.
+        self._columns: list[int] = []
+        column = 1
+        for field in self.fields:
+            self._columns.append(column)
+            column += 2 if isinstance(field, PointField) else 1
+        self._width = column - 1
+
+    def chunks(self, alias: str = "r", reserve: int = 0) -> Iterator[tuple[str, list[Any]]]:
+        """(FROM item, its parameters) for each statement, leaving `reserve` variables free."""
+        if self.postgresql:
+            yield f"jsonb_array_elements(%s::jsonb) AS {alias}(e)", self.params
+            return
+        per_statement = max(1, (self.max_variables - reserve) // self._width)
+        row_sql = "(" + ", ".join(["%s"] * self._width) + ")"
+        for start in range(0, self.rows, per_statement):
+            count = min(per_statement, self.rows - start)
+            values = ", ".join([row_sql] * count)
+            yield f"(VALUES {values}) AS {alias}", self.params[start * self._width : (start + count) * self._width]
+
+    def text(self, index: int, alias: str = "r") -> str:
+        """Field `index` of the row as a plain value: for joins and filters."""
+        if self.postgresql:
+            return f"({alias}.e->>{index})"
+        return f"{alias}.column{self._columns[index]}"
+
+    def cell(self, index: int, alias: str = "r") -> str:
+        """Field `index` of the row, as a value for its column."""
+        field = self.fields[index]
+        value = self.text(index, alias)
+        if not self.postgresql:
+            if isinstance(field, PointField):
+                latitude = f"{alias}.column{self._columns[index] + 1}"
+                return f"CASE WHEN {value} IS NULL THEN NULL ELSE MakePoint({value}, {latitude}, 4326) END"
+            return value  # already as Django stores it (see Encoder)
+        if isinstance(field, PointField):
+            point = f"({alias}.e->{index})"
+            return f"CASE WHEN {value} IS NULL THEN NULL ELSE ST_SetSRID(ST_MakePoint(({point}->>0)::float8, ({point}->>1)::float8), 4326) END"
+        if isinstance(field, models.JSONField):
+            # JSON null in the document stands for SQL NULL (Django stores None as SQL NULL).
+            return f"NULLIF({alias}.e->{index}, 'null'::jsonb)"
+        if field is None or isinstance(field, models.CharField | models.TextField):
+            return value  # text; the column's own assignment cast rejects an over-long value
+        if isinstance(field, models.DateTimeField):
+            return f"{value}::timestamptz"
+        return f"{value}::{field.db_type(connection)}"
+
+    def cells(self, start: int = 0, alias: str = "r") -> str:
+        """`cell()` of every field from `start`, comma-separated."""
+        return ", ".join(self.cell(index, alias) for index in range(start, len(self.fields)))
+
+
+def in_list(expression: str) -> str:
+    """`expression IN` a JSON array parameter of strings."""
+    if connection.vendor == "postgresql":
+        return f"{expression} IN (SELECT jsonb_array_elements_text(%s::jsonb))"
+    return f"{expression} IN (SELECT value FROM json_each(%s))"
+
+
+def on_conflict(conflict: Sequence[str], update: Sequence[str]) -> str:
+    quote = connection.ops.quote_name
+    clause = f" ON CONFLICT ({', '.join(quote(c) for c in conflict)}) "
+    if not update:
+        return clause + "DO NOTHING"
+    return clause + "DO UPDATE SET " + ", ".join(f"{quote(c)} = excluded.{quote(c)}" for c in update)
+
+
+def insert_into(model: type[models.Model], columns: Sequence[str]) -> str:
+    quote = connection.ops.quote_name
+    return f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(c) for c in columns)}) "
+
+
+def model_fields(model: type[models.Model], columns: Sequence[str]) -> list[models.Field]:
+    fields = {f.column: f for f in model._meta.concrete_fields}
+    return [fields[c] for c in columns]
 
 
 def upsert(
@@ -37,118 +199,19 @@ def upsert(
     *,
     conflict: Sequence[str],
     update: Sequence[str] | None = None,
-    returning: Sequence[str] = (),
-) -> list[tuple[Any, ...]] | None:
+) -> None:
     """Insert `rows` (one value per column name in `columns`; a point is (longitude, latitude)).
 
     On a conflict on `conflict`, update the `update` columns (all non-conflict columns by
-    default), or do nothing when `update` is an empty list. With `returning` on PostgreSQL,
-    the given columns of every inserted or updated row are returned; SQLite returns None.
+    default), or do nothing when `update` is an empty list.
     """
     if not rows:
-        return [] if connection.vendor == "postgresql" else None
-    fields = {f.column: f for f in model._meta.concrete_fields}
-    quote = connection.ops.quote_name
+        return
+    batch = encoder().batch(model_fields(model, columns), [list(row) for row in rows])
     update_columns = [c for c in columns if c not in conflict] if update is None else list(update)
-    # Identifiers come from model metadata and are quoted; every value is a parameter.
-    tail = f" ON CONFLICT ({', '.join(quote(c) for c in conflict)}) "
-    if update_columns:
-        tail += "DO UPDATE SET " + ", ".join(f"{quote(c)} = excluded.{quote(c)}" for c in update_columns)
-    else:
-        tail += "DO NOTHING"
-    head = f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(c) for c in columns)}) "
-    postgresql = connection.vendor == "postgresql"
-    if returning and postgresql:
-        tail += " RETURNING " + ", ".join(quote(c) for c in returning)
-    found = _upsert_document(head, tail, [fields[c] for c in columns], rows, fetch=bool(returning) and postgresql)
-    return found if postgresql else None
-
-
-# One JSON document per statement ------------------------------------------------------------------
-
-
-def _cell_converter(field: models.Field) -> Callable[[Any], Any] | None:
-    """How a value goes into the JSON document (None: as it is)."""
-    if isinstance(field, models.DateTimeField):
-        if connection.vendor == "postgresql":
-            return lambda value: value.isoformat()
-        zone = connection.timezone
-
-        def naive_text(value: dt.datetime) -> str:  # Django's SQLite storage: naive, in the connection's zone
-            if value.tzinfo is not None:
-                value = value.astimezone(zone).replace(tzinfo=None)
-            return str(value)
-
-        return naive_text
-    if isinstance(field, models.DecimalField):
-        return lambda value: str(value) if isinstance(value, decimal.Decimal) else value
-    if isinstance(field, models.JSONField) and field.encoder is not None:
-        return lambda value: json.loads(json.dumps(value, cls=field.encoder))
-    return None
-
-
-def _document(fields: list[models.Field], rows: Sequence[Sequence[Any]]) -> str:
-    """The rows as one compact JSON array of arrays; a point takes two cells (longitude, latitude)."""
-    converters = [_cell_converter(field) for field in fields]
-    points = [isinstance(field, PointField) for field in fields]
-    document: list[list[Any]] = []
-    for row in rows:
-        cells: list[Any] = []
-        for value, convert, point in zip(row, converters, points, strict=True):
-            if point:
-                cells.extend((None, None) if value is None else value)
-            elif value is None or convert is None:
-                cells.append(value)
-            else:
-                cells.append(convert(value))
-        document.append(cells)
-    return _JSON(document)
-
-
-def _postgresql_expression(field: models.Field, index: int) -> str:
-    cell = f"e->>{index}"
-    if isinstance(field, PointField):
-        return f"CASE WHEN {cell} IS NULL THEN NULL ELSE ST_SetSRID(ST_MakePoint(({cell})::float8, (e->>{index + 1})::float8), 4326) END"
-    if isinstance(field, models.JSONField):
-        # JSON null in the document stands for SQL NULL (Django stores None as SQL NULL).
-        return f"NULLIF(e->{index}, 'null'::jsonb)"
-    if isinstance(field, models.CharField | models.TextField):
-        return cell  # text; the column's own assignment cast rejects an over-long value
-    if isinstance(field, models.DateTimeField):
-        return f"({cell})::timestamptz"
-    return f"({cell})::{field.db_type(connection)}"
-
-
-def _sqlite_expression(field: models.Field, index: int) -> str:
-    cell = f"json_extract(value, '$[{index}]')"
-    if isinstance(field, PointField):
-        return f"CASE WHEN {cell} IS NULL THEN NULL ELSE MakePoint({cell}, json_extract(value, '$[{index + 1}]'), 4326) END"
-    if isinstance(field, models.JSONField):
-        # JSON text, as Django stores it; JSON null stands for SQL NULL.
-        return f"CASE json_type(value, '$[{index}]') WHEN 'null' THEN NULL ELSE json_quote({cell}) END"
-    return cell
-
-
-def _upsert_document(
-    head: str, tail: str, fields: list[models.Field], rows: Sequence[Sequence[Any]], fetch: bool
-) -> list[tuple[Any, ...]]:
-    """One statement whatever the row count: the database unpacks the document itself.
-
-    PostgreSQL: `jsonb_array_elements` and a cast per column. SQLite: `json_each` and
-    `json_extract`; the whole insert is a single step, so sqlite3 releases the GIL once for
-    it (a sync fetches and decodes the next page meanwhile), not once per row as executemany.
-    """
-    expressions: list[str] = []
-    index = 0
-    postgresql = connection.vendor == "postgresql"
-    for field in fields:
-        expressions.append(_postgresql_expression(field, index) if postgresql else _sqlite_expression(field, index))
-        index += 2 if isinstance(field, PointField) else 1
-    if postgresql:
-        source = "FROM jsonb_array_elements(%s::jsonb) AS r(e)"
-    else:
-        source = "FROM json_each(%s) WHERE true"  # WHERE: SQLite's upsert-after-SELECT parsing rule
-    select = f"SELECT {', '.join(expressions)} {source}"  # noqa: S608
     with connection.cursor() as cursor:
-        cursor.execute(head + select + tail, [_document(fields, rows)])
-        return cursor.fetchall() if fetch else []
+        for source, params in batch.chunks():
+            # Identifiers come from model metadata and are quoted; every value is a parameter.
+            # WHERE true: SQLite's rule for an upsert whose SELECT could swallow ON CONFLICT.
+            sql = f"SELECT {batch.cells()} FROM {source} WHERE true"
+            cursor.execute(insert_into(model, columns) + sql + on_conflict(conflict, update_columns), params)

@@ -284,64 +284,213 @@ def _chunks(items: list[Any], size: int = 500) -> Iterable[list[Any]]:
         yield items[start : start + size]
 
 
-def _select_in(model: type[Any], columns: Sequence[str], column: str, values: Sequence[Any]) -> list[tuple[Any, ...]]:
-    """`SELECT columns FROM model WHERE column IN values`, in plain SQL (no ORM compilation per page)."""
+def _select(sql: str, values: Sequence[Any], columns: int, *, array: str = "text") -> list[tuple[Any, ...]]:
+    """Run `sql` (a SELECT of `columns` values ending in `IN`) for `values`, in chunks.
+
+    On SQLite the rows come back packed in one JSON array: sqlite3 releases the GIL on every
+    step, and with the page-preparing thread busy each re-acquisition would wait its turn.
+    """
     if not values:
         return []
-    quote = connection.ops.quote_name
-    head = f"SELECT {', '.join(quote(c) for c in columns)} FROM {quote(model._meta.db_table)} WHERE {quote(column)} "  # noqa: S608
     found: list[tuple[Any, ...]] = []
+    select, _, rest = sql.partition(" FROM ")
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            cursor.execute(head + "= ANY(%s)", [list(values)])
+            cursor.execute(sql + f" (SELECT unnest(%s::{array}[]))", [list(values)])
             return cursor.fetchall()
-        # SQLite: one row holding a JSON array, not a row per match. sqlite3 releases the GIL on
-        # every step; with the page fetcher thread busy, each re-acquisition waits its turn.
-        packed = f"SELECT json_group_array(json_array({', '.join(quote(c) for c in columns)})) FROM {quote(model._meta.db_table)} WHERE {quote(column)} "  # noqa: S608
+        packed = f"SELECT json_group_array(json_array({select.removeprefix('SELECT ')})) FROM {rest}"
         for chunk in _chunks(list(values)):
-            cursor.execute(packed + f"IN ({', '.join(['%s'] * len(chunk))})", chunk)
+            cursor.execute(packed + f" ({', '.join(['%s'] * len(chunk))})", chunk)
             found.extend(tuple(row) for row in json.loads(cursor.fetchone()[0]))
+    assert all(len(row) == columns for row in found)
     return found
 
 
-def _newer_than_held(
-    model: type[Location] | type[Tariff], wires: Sequence[Any], result: StoreResult
-) -> tuple[list[tuple[str, int]], set[str]]:
-    """(key, index in `wires`) of the objects newer than what we hold, and the keys we held.
+def _held_versions(model: type[Location] | type[Tariff], keys: Sequence[str]) -> dict[str, dt.datetime]:
+    table = model._meta.db_table
+    held = dict(_select(f'SELECT "key", "last_updated" FROM "{table}" WHERE "key" IN', keys, 2))
+    if connection.vendor != "postgresql":  # a plain SQLite cursor gives naive UTC text: Django's own converter
+        convert = connection.ops.convert_datetimefield_value
+        held = {key: convert(value, None, connection) for key, value in held.items()}
+    return held
 
-    Counts the rest in `result`. A page may repeat an object (keep the newest); an older one is
-    acknowledged and ignored; an identical `last_updated` is a no-op, so re-running a full pull
-    rewrites nothing.
-    """
+
+def _newest(wires: Sequence[Any]) -> dict[str, int]:
+    """Key → index of the newest object with that key (a page may repeat an object)."""
     newest: dict[str, int] = {}
     for index, wire in enumerate(wires):
         key = Location.make_key(wire.country_code, wire.party_id, wire.id)
         if key not in newest or wire.last_updated >= wires[newest[key]].last_updated:
             newest[key] = index
-    held: dict[str, dt.datetime] = dict(_select_in(model, ["key", "last_updated"], "key", list(newest)))
-    if connection.vendor != "postgresql":  # a plain SQLite cursor gives naive UTC: Django's own converter
-        convert = connection.ops.convert_datetimefield_value
-        held = {key: convert(value, None, connection) for key, value in held.items()}
+    return newest
+
+
+def _compare(versions: dict[str, dt.datetime], held: dict[str, dt.datetime], result: StoreResult) -> list[str]:
+    """The keys newer than what we hold; counts the rest in `result`.
+
+    An older object is acknowledged and ignored; an identical `last_updated` is a no-op, so
+    re-running a full pull rewrites nothing.
+    """
     changed = []
-    for key, index in newest.items():
-        last_updated = wires[index].last_updated
+    for key, last_updated in versions.items():
         if key in held and last_updated < held[key]:
             result.older_ignored += 1
         elif key in held and last_updated == held[key]:
             result.unchanged += 1
         else:
-            changed.append((key, index))
-    return changed, set(held)
+            changed.append(key)
+    return changed
 
 
-def _upsert(model: type[Any], rows: list[dict[str, Any]], *, conflict: Sequence[str], returning: Sequence[str] = ()) -> list[tuple[Any, ...]] | None:
-    if not rows:
-        return [] if returning else None
-    columns = list(rows[0])
-    return bulk.upsert(model, columns, [list(row.values()) for row in rows], conflict=conflict, returning=returning)
+@dataclass
+class PreparedLocations:
+    """Locations made ready for the database by `prepare_locations` (any thread, no queries).
+
+    Each table's rows are one `bulk.Batch`. EVSE rows name their location by key, connector
+    rows their EVSE by location key and uid: the database resolves the ids in the same
+    statement, so nothing waits on a round trip between the tables.
+    """
+
+    versions: dict[str, dt.datetime]  # key → last_updated
+    listed: dict[str, dict[str, set[str]]]  # key → EVSE uid_key → connector id_keys
+    location_columns: list[str]
+    locations: bulk.Batch
+    evse_columns: list[str]
+    evses: bulk.Batch
+    connector_columns: list[str]
+    connectors: bulk.Batch
+
+
+def prepare_locations(
+    *,
+    partner: Partner,
+    locations: Sequence[Any],
+    encoder: bulk.Encoder,
+    sources: Sequence[dict[str, Any] | None] | None = None,
+    now: dt.datetime | None = None,
+) -> PreparedLocations:
+    """Rows for whole Locations (a sync page, or one PUT); `sources`: see `store_locations`."""
+    now = now or dt.datetime.now(dt.UTC)
+    location_rows: list[list[Any]] = []
+    evse_rows: list[list[Any]] = []
+    connector_rows: list[list[Any]] = []
+    versions: dict[str, dt.datetime] = {}
+    listed: dict[str, dict[str, set[str]]] = {}
+    location_columns: list[str] = []
+    evse_columns: list[str] = []
+    connector_columns: list[str] = []
+    for key, index in _newest(locations).items():
+        wire = locations[index]
+        source = sources[index] if sources is not None else None
+        columns = _location_columns(partner, wire, now, source)
+        location_columns = location_columns or list(columns)
+        location_rows.append(list(columns.values()))
+        versions[key] = wire.last_updated
+        evses = listed[key] = {}
+        evse_sources = source.get("evses") if source is not None else None
+        for position, evse in enumerate(wire.evses or []):
+            evse_row = _evse_columns(0, evse, evse_sources[position] if evse_sources else None)
+            evse_columns = evse_columns or list(evse_row)[1:]
+            uid_key = evse_row["uid_key"]
+            values = list(evse_row.values())
+            values[0] = key  # location_id → the location's key
+            evse_rows.append(values)
+            connector_ids = evses[uid_key] = set()
+            for connector_row in _connector_columns(0, evse.connectors):
+                connector_columns = connector_columns or list(connector_row)[1:]
+                connector_ids.add(connector_row["id_key"])
+                values = list(connector_row.values())
+                values[0] = uid_key  # evse_id → the EVSE's uid, with the location's key before it
+                connector_rows.append([key, *values])
+    return PreparedLocations(
+        versions=versions,
+        listed=listed,
+        location_columns=location_columns,
+        locations=encoder.batch(bulk.model_fields(Location, location_columns), location_rows),
+        evse_columns=evse_columns,
+        evses=encoder.batch([None, *bulk.model_fields(EVSE, evse_columns)], evse_rows),
+        connector_columns=connector_columns,
+        connectors=encoder.batch([None, None, *bulk.model_fields(Connector, connector_columns)], connector_rows),
+    )
 
 
 @transaction.atomic
+def write_locations(prepared: PreparedLocations) -> StoreResult:
+    """Write prepared Locations: newer ones replace what we hold, with their EVSEs and connectors."""
+    result = StoreResult()
+    held = _held_versions(Location, list(prepared.versions))
+    changed = _compare(prepared.versions, held, result)
+    if not changed:
+        return result
+    only_changed = [json.dumps(changed)]
+    location_table, evse_table = Location._meta.db_table, EVSE._meta.db_table
+    with connection.cursor() as cursor:
+        columns, batch = prepared.location_columns, prepared.locations
+        for source, params in batch.chunks(reserve=1):
+            cursor.execute(
+                bulk.insert_into(Location, columns)
+                + f"SELECT {batch.cells()} FROM {source} WHERE {bulk.in_list(batch.text(columns.index('key')))}"
+                + bulk.on_conflict(["key"], [c for c in columns if c != "key"])
+                # Belt and braces against a concurrent writer between our read and this write.
+                + f' WHERE "{location_table}"."last_updated" < excluded."last_updated"',
+                params + only_changed,
+            )
+        _retire_unlisted([key for key in changed if key in held], prepared.listed, dt.datetime.now(dt.UTC))
+        columns, batch = prepared.evse_columns, prepared.evses
+        for source, params in batch.chunks(reserve=1) if batch.rows else ():
+            cursor.execute(
+                bulk.insert_into(EVSE, ["location_id", *columns])
+                + f"SELECT l.id, {batch.cells(1)} "
+                + f'FROM {source} JOIN "{location_table}" l ON l."key" = {batch.text(0)} '
+                + f"WHERE {bulk.in_list(batch.text(0))}"
+                + bulk.on_conflict(["location_id", "uid_key"], [c for c in columns if c != "uid_key"]),
+                params + only_changed,
+            )
+        columns, batch = prepared.connector_columns, prepared.connectors
+        for source, params in batch.chunks(reserve=1) if batch.rows else ():
+            cursor.execute(
+                bulk.insert_into(Connector, ["evse_id", *columns])
+                + f"SELECT e.id, {batch.cells(2)} "
+                + f'FROM {source} JOIN "{location_table}" l ON l."key" = {batch.text(0)} '
+                + f'JOIN "{evse_table}" e ON e."location_id" = l.id AND e."uid_key" = {batch.text(1)} '
+                + f"WHERE {bulk.in_list(batch.text(0))}"
+                + bulk.on_conflict(["evse_id", "id_key"], [c for c in columns if c != "id_key"]),
+                params + only_changed,
+            )
+    result.stored = len(changed)
+    return result
+
+
+def _retire_unlisted(keys: list[str], listed: dict[str, dict[str, set[str]]], now: dt.datetime) -> None:
+    """For locations we held before: what the new version no longer lists.
+
+    OCPI never deletes: an EVSE left out is marked REMOVED and kept for history (sessions point
+    at it). A connector left out of a listed EVSE is deleted; the others are updated in place, so
+    their ids stay stable.
+    """
+    if not keys:
+        return
+    location_table, evse_table = Location._meta.db_table, EVSE._meta.db_table
+    evses = _select(
+        f'SELECT e.id, l."key", e."uid_key", e."status" FROM "{evse_table}" e JOIN "{location_table}" l ON e."location_id" = l.id WHERE l."key" IN',
+        keys,
+        4,
+    )
+    vanished = [pk for pk, key, uid, status in evses if uid not in listed[key] and status != EVSE.Status.REMOVED]
+    for chunk in _chunks(vanished):
+        EVSE.objects.filter(pk__in=chunk).update(status=EVSE.Status.REMOVED, last_updated=now)
+    wanted = {pk: listed[key][uid] for pk, key, uid, _ in evses if uid in listed[key]}
+    connectors = _select(
+        f'SELECT "id", "evse_id", "id_key" FROM "{Connector._meta.db_table}" WHERE "evse_id" IN',
+        list(wanted),
+        3,
+        array="bigint",
+    )
+    dropped = [pk for pk, evse_id, id_key in connectors if id_key not in wanted[evse_id]]
+    for chunk in _chunks(dropped):
+        Connector.objects.filter(pk__in=chunk).delete()
+
+
 def store_locations(
     *,
     partner: Partner,
@@ -354,50 +503,8 @@ def store_locations(
     `sources`, when given, are the JSON objects as received (None where an object was
     repaired): they are kept as `raw`.
     """
-    now = now or dt.datetime.now(dt.UTC)
-    result = StoreResult()
-    changed, held = _newer_than_held(Location, locations, result)
-    if not changed:
-        return result
-    source_of = (lambda index: sources[index]) if sources is not None else (lambda index: None)
-
-    rows = [_location_columns(partner, locations[index], now, source_of(index)) for _, index in changed]
-    returned = _upsert(Location, rows, conflict=["key"], returning=["key", "id"])
-    keys = [key for key, _ in changed]
-    location_ids: dict[str, int] = dict(returned or _select_in(Location, ["key", "id"], "key", keys))  # type: ignore[arg-type]
-
-    evse_rows: list[dict[str, Any]] = []
-    for key, index in changed:
-        wire, source = locations[index], source_of(index)
-        evse_sources = source.get("evses") if source is not None else None
-        for position, evse in enumerate(wire.evses or []):
-            evse_rows.append(_evse_columns(location_ids[key], evse, evse_sources[position] if evse_sources else None))
-    returned = _upsert(EVSE, evse_rows, conflict=["location_id", "uid_key"], returning=["location_id", "uid_key", "id"])
-    # Locations we held before may have EVSEs this version no longer lists; new ones cannot.
-    held_ids = [location_ids[key] for key in keys if key in held]
-    if returned is None:  # SQLite: read the ids back
-        returned = _select_in(EVSE, ["location_id", "uid_key", "id"], "location_id", list(location_ids.values()))
-    elif held_ids:
-        returned = returned + _select_in(EVSE, ["location_id", "uid_key", "id"], "location_id", held_ids)
-    evse_ids: dict[tuple[int, str], int] = {(loc, uid): pk for loc, uid, pk in returned}
-    seen = {evse_ids[(row["location_id"], row["uid_key"])] for row in evse_rows}
-    if held_ids:
-        held_set = set(held_ids)
-        # OCPI never deletes: EVSEs a replacement no longer lists are REMOVED, kept for history.
-        vanished = [pk for (loc, _), pk in evse_ids.items() if loc in held_set and pk not in seen]
-        for chunk in _chunks(vanished):
-            EVSE.objects.filter(pk__in=chunk).exclude(status=EVSE.Status.REMOVED).update(status=EVSE.Status.REMOVED, last_updated=now)
-        rewritten = [pk for (loc, _), pk in evse_ids.items() if loc in held_set and pk in seen]
-        for chunk in _chunks(rewritten):
-            Connector.objects.filter(evse_id__in=chunk).delete()
-    connector_rows: list[dict[str, Any]] = []
-    for key, index in changed:
-        location_id = location_ids[key]
-        for evse in locations[index].evses or []:
-            connector_rows.extend(_connector_columns(evse_ids[(location_id, evse.uid.upper())], evse.connectors))
-    _upsert(Connector, connector_rows, conflict=["evse_id", "id_key"])
-    result.stored = len(changed)
-    return result
+    prepared = prepare_locations(partner=partner, locations=locations, encoder=bulk.encoder(), sources=sources, now=now)
+    return write_locations(prepared)
 
 
 # Tariffs -----------------------------------------------------------------------------------------
@@ -408,10 +515,11 @@ def store_tariffs(*, partner: Partner, tariffs: Sequence[Any], now: dt.datetime 
     """Upsert Tariffs; every new `last_updated` is kept as a TariffVersion (history for pricing)."""
     now = now or dt.datetime.now(dt.UTC)
     result = StoreResult()
-    indexed, _ = _newer_than_held(Tariff, tariffs, result)
-    if not indexed:
+    newest = _newest(tariffs)
+    held = _held_versions(Tariff, list(newest))
+    changed = [(key, tariffs[newest[key]]) for key in _compare({k: tariffs[i].last_updated for k, i in newest.items()}, held, result)]
+    if not changed:
         return result
-    changed = [(key, tariffs[index]) for key, index in indexed]
     rows = [
         Tariff(
             partner=partner,

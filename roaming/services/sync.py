@@ -17,22 +17,23 @@ write its own data.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import queue
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from roaming.models import Partner, SyncRun
 from roaming.ocpi.client import OcpiClient, OcpiResponse, Routing, TransportError, iterate_pages
 from roaming.ocpi.envelope import format_datetime
-from roaming.ocpi.v221.feeds import FeedDecodeError, FeedStatusError, PageResult, decode_page
-from roaming.services import network
+from roaming.ocpi.v221.feeds import FeedDecodeError, FeedStatusError, cyclic_gc_paused, decode_page
+from roaming.services import bulk, network
 
 logger = logging.getLogger(__name__)
 
@@ -95,39 +96,74 @@ def _claim(partner: Partner, module: str, full: bool) -> SyncRun:
 
 
 @dataclass
-class _Fetched:
-    """One page as the fetcher thread hands it over: decoded, or why it could not be."""
+class _Page:
+    """One page as the preparing thread hands it over: ready to write, or why it cannot be."""
 
     response: OcpiResponse
-    page: PageResult[Any] | None
-    error: FeedDecodeError | None
+    error: FeedDecodeError | None = None
+    own: list[Any] = field(default_factory=list)  # objects of the partner's own parties
+    prepared: network.PreparedLocations | None = None  # the Locations module's rows
+    rejects: list[tuple[str, str, Any]] = field(default_factory=list)  # (object id, reason, raw)
 
 
-class _Prefetcher:
-    """Fetch and decode the next page in a thread while the caller stores the current one.
+def _prepare_page(
+    response: OcpiResponse, *, partner: Partner, parties: set[tuple[str, str]], module: str, encoder: bulk.Encoder
+) -> _Page:
+    """Decode a page and build its rows: pure Python, no database (runs in the preparing thread)."""
+    with cyclic_gc_paused():  # ~100,000 short-lived objects, no cycles: see feeds
+        return _prepare_page_now(response, partner=partner, parties=parties, module=module, encoder=encoder)
 
-    Only I/O and pure Python happen in the thread (no database: Django connections are
-    per-thread). Pages come out in order; an error of the transport comes out where it happened.
-    The thread runs at most one page ahead, and stops when the caller leaves the loop early.
+
+def _prepare_page_now(
+    response: OcpiResponse, *, partner: Partner, parties: set[tuple[str, str]], module: str, encoder: bulk.Encoder
+) -> _Page:
+    try:
+        page = decode_page(response.body_bytes, kind=module)  # type: ignore[call-overload]
+    except FeedDecodeError as error:
+        return _Page(response, error=error)
+    own, sources, foreign = [], [], []
+    for decoded in page.decoded:
+        obj = decoded.obj
+        if (obj.country_code.upper(), obj.party_id.upper()) in parties:
+            own.append(obj)
+            sources.append(decoded.source)
+        else:
+            foreign.append(obj)
+    rejects = [(r.object_id or "", r.reason, r.raw) for r in page.rejects]
+    rejects += [
+        (obj.id, f"belongs to {obj.country_code}*{obj.party_id}, a party this partner does not represent", obj.model_dump(mode="json"))
+        for obj in foreign
+    ]
+    prepared = None
+    if module == "locations" and own:
+        prepared = network.prepare_locations(partner=partner, locations=own, sources=sources, encoder=encoder)
+    return _Page(response, own=own, prepared=prepared, rejects=rejects)
+
+
+class _Pipeline:
+    """Fetch, decode and prepare the next page in a thread while the caller writes this one.
+
+    The caller's writes are a few statements per page, each a single wait on the database with
+    the GIL released (see `bulk`), so the two overlap on two cores. Only I/O and pure Python
+    happen in the thread: Django connections are per-thread and the caller's transaction is its
+    own. Pages come out in order; a transport error comes out where it happened. The thread runs
+    at most one page ahead and stops when the caller leaves the loop early.
     """
 
     _DONE = object()
 
-    def __init__(self, pages: Iterator[OcpiResponse], module: str) -> None:
-        self._pages = pages
-        self._module = module
+    def __init__(self, responses: Iterator[OcpiResponse], prepare: Callable[[OcpiResponse], _Page]) -> None:
+        self._responses = responses
+        self._prepare = prepare
         self._queue: queue.Queue[Any] = queue.Queue(maxsize=1)
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="ocpi-sync-prefetch", daemon=True)
+        self._thread = threading.Thread(target=self._run, name="ocpi-sync-prepare", daemon=True)
 
     def _run(self) -> None:
         try:
-            for response in self._pages:
-                try:
-                    item = _Fetched(response, decode_page(response.body_bytes, kind=self._module), None)  # type: ignore[call-overload]
-                except FeedDecodeError as error:
-                    item = _Fetched(response, None, error)
-                if not self._put(item) or item.error is not None:
+            for response in self._responses:
+                page = self._prepare(response)
+                if not self._put(page) or page.error is not None:
                     return
             self._put(self._DONE)
         except BaseException as error:  # noqa: BLE001 - handed to the caller, raised there
@@ -142,7 +178,7 @@ class _Prefetcher:
                 continue
         return False
 
-    def __iter__(self) -> Iterator[_Fetched]:
+    def __iter__(self) -> Iterator[_Page]:
         self._thread.start()
         try:
             while True:
@@ -157,43 +193,33 @@ class _Prefetcher:
             self._thread.join()
 
 
-def _store_page(partner: Partner, parties: set[tuple[str, str]], module: str, run: SyncRun, fetched: _Fetched) -> tuple[int, int]:
-    error = fetched.error
+def _store_page(partner: Partner, module: str, run: SyncRun, page: _Page) -> tuple[int, int]:
+    error = page.error
     if isinstance(error, FeedStatusError):
         raise SyncError(f"Page {run.pages + 1} was refused by the partner: {error}", permanent=True) from error
     if error is not None:
         # Truncated or garbled JSON is usually a broken transfer: worth another try from this page.
         raise SyncError(f"Page {run.pages + 1} could not be read: {error}", permanent=False) from error
-    page = fetched.page
-    assert page is not None
-    next_url = fetched.response.next_link
-    own, sources, foreign = [], [], []
-    for decoded in page.decoded:
-        obj = decoded.obj
-        if (obj.country_code.upper(), obj.party_id.upper()) in parties:
-            own.append(obj)
-            sources.append(decoded.source)
-        else:
-            foreign.append(obj)
-    rejects = [(r.object_id or "", r.reason, r.raw) for r in page.rejects]
-    rejects += [
-        (obj.id, f"belongs to {obj.country_code}*{obj.party_id}, a party this partner does not represent", obj.model_dump(mode="json"))
-        for obj in foreign
-    ]
     with transaction.atomic():
-        if module == "locations":
-            network.store_locations(partner=partner, locations=own, sources=sources)
-        else:
-            network.store_tariffs(partner=partner, tariffs=own)
-        if rejects:
-            network.quarantine(partner=partner, module=module, rejects=rejects, sync_run=run)
+        if connection.vendor == "postgresql":
+            # A page is re-fetchable: its commit need not wait for the WAL flush. If the server
+            # crashes the last pages roll back together with the run's progress (same
+            # transaction), and the run resumes from the page it then records.
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL synchronous_commit TO OFF")
+        if page.prepared is not None:
+            network.write_locations(page.prepared)
+        elif module == "tariffs":
+            network.store_tariffs(partner=partner, tariffs=page.own)
+        if page.rejects:
+            network.quarantine(partner=partner, module=module, rejects=page.rejects, sync_run=run)
         run.pages += 1
-        run.objects_stored += len(own)
-        run.rejected += len(rejects)
-        run.next_url = next_url or ""
+        run.objects_stored += len(page.own)
+        run.rejected += len(page.rejects)
+        run.next_url = page.response.next_link or ""
         run.heartbeat_at = timezone.now()
         run.save(update_fields=["pages", "objects_stored", "rejected", "next_url", "heartbeat_at"])
-    return len(own), len(rejects)
+    return len(page.own), len(page.rejects)
 
 
 def sync_module(
@@ -224,13 +250,14 @@ def sync_module(
     routing = Routing(to_country_code=party[0], to_party_id=party[1])
     try:
         with OcpiClient(partner.outbound_token, base64_token=partner.token_base64) as client:
-            pages = iterate_pages(client, start_url, params=params, routing=routing, parse=False)
-            for fetched in _Prefetcher(pages, module):
-                response = fetched.response
+            responses = iterate_pages(client, start_url, params=params, routing=routing, parse=False)
+            prepare = functools.partial(_prepare_page, partner=partner, parties=parties, module=module, encoder=bulk.encoder())
+            for page in _Pipeline(responses, prepare):
+                response = page.response
                 if run.total_reported is None and response.total_count is not None:
                     run.total_reported = response.total_count
                     run.save(update_fields=["total_reported"])
-                stored, _ = _store_page(partner, parties, module, run, fetched)
+                stored, _ = _store_page(partner, module, run, page)
                 if on_page:
                     on_page(PageProgress(run=run, page_objects=stored, total=run.total_reported))
     except (TransportError, SyncError) as error:
