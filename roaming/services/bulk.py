@@ -18,7 +18,7 @@ another thread meanwhile. Row-by-row cursors (executemany, many-row SELECTs) wou
 back and forth on every row.
 
 Batches are built with an `Encoder` (no database access, so any thread may build them); the
-caller assembles the SQL from the batch's `source`, `cell` and `text` (see `upsert`).
+caller assembles the SQL from the batch's `chunks`, `cell` and `text` (see `network.write_locations`).
 """
 
 from __future__ import annotations
@@ -34,6 +34,21 @@ from django.contrib.gis.db.models import PointField
 from django.db import connection, models
 
 _JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+# The same encoding with the C encoder built once: JSONEncoder.encode builds one per call, which
+# is most of the cost for the small lists that fill many cells.
+_c_encode = json.encoder.c_make_encoder(  # type: ignore[attr-defined]
+    None, None, json.encoder.c_encode_basestring, None, ":", ",", False, False, True  # type: ignore[attr-defined]
+) if json.encoder.c_make_encoder is not None else None  # type: ignore[attr-defined]
+
+
+def _json_cell(value: Any) -> str:
+    if value == []:
+        return "[]"  # most list columns are empty
+    if _c_encode is None:
+        return _JSON(value)
+    return "".join(_c_encode(value, 0))
+
+ROWS_PER_STATEMENT = 1024  # SQLite; PostgreSQL takes a page's rows in one document
 
 Field: TypeAlias = "models.Field[Any, Any] | None"  # None: a plain lookup value (text or number) passed as is
 
@@ -59,7 +74,7 @@ class Encoder:
                 return lambda value: json.loads(json.dumps(value, cls=field.encoder))
             if field.encoder is not None:
                 return lambda value: json.dumps(value, cls=field.encoder)
-            return lambda value: "[]" if value == [] else _JSON(value)  # most list columns are empty
+            return _json_cell
         return None
 
     def _datetime(self, value: dt.datetime) -> str:
@@ -86,10 +101,11 @@ class Encoder:
             return Batch(self, fields, len(rows), [_JSON(rows)])
         points = [index for index, field in enumerate(fields) if isinstance(field, PointField)]
         flat: list[Any] = []
-        for row in rows:
+        for number, row in enumerate(rows):
             for index in reversed(points):  # a point is two parameters, longitude and latitude
                 row[index : index + 1] = (None, None) if row[index] is None else row[index]
             flat.extend(row)
+            flat.append(number)  # the row's place, for `order`
         return Batch(self, fields, len(rows), flat)
 
 
@@ -121,19 +137,31 @@ class Batch:
         for field in self.fields:
             self._columns.append(column)
             column += 2 if isinstance(field, PointField) else 1
-        self._width = column - 1
+        self._width = column  # the fields' columns and the row number
 
     def chunks(self, alias: str = "r", reserve: int = 0) -> Iterator[tuple[str, list[Any]]]:
-        """(FROM item, its parameters) for each statement, leaving `reserve` variables free."""
+        """(FROM item, its parameters) for each statement, leaving `reserve` variables free.
+
+        SQLite: statements of one fixed size, the last one padded with rows of NULLs, which the
+        caller's WHERE must drop (every caller filters on a key cell). sqlite3 keeps each distinct
+        statement prepared with a copy of its last parameters, so a size per page would cost a
+        prepare per page and hold megabytes per cached statement; and few statements matter:
+        each one hands the GIL to the page-preparing thread and may wait a switch interval to
+        get it back.
+        """
         if self.postgresql:
-            yield f"jsonb_array_elements(%s::jsonb) AS {alias}(e)", self.params
+            yield f"jsonb_array_elements(%s::jsonb) WITH ORDINALITY AS {alias}(e, n)", self.params
             return
-        per_statement = max(1, (self.max_variables - reserve) // self._width)
-        row_sql = "(" + ", ".join(["%s"] * self._width) + ")"
-        for start in range(0, self.rows, per_statement):
-            count = min(per_statement, self.rows - start)
-            values = ", ".join([row_sql] * count)
-            yield f"(VALUES {values}) AS {alias}", self.params[start * self._width : (start + count) * self._width]
+        size = max(1, min(ROWS_PER_STATEMENT, (self.max_variables - reserve) // self._width))
+        values = "(VALUES " + ", ".join(["(" + ", ".join(["%s"] * self._width) + ")"] * size) + f") AS {alias}"
+        for start in range(0, self.rows, size):
+            params = self.params[start * self._width : (start + size) * self._width]
+            params.extend([None] * (size * self._width - len(params)))
+            yield values, params
+
+    def order(self, alias: str = "r") -> str:
+        """The row's place in the batch: `ORDER BY` it so ids follow the order received."""
+        return f"{alias}.n" if self.postgresql else f"{alias}.column{self._width}"
 
     def text(self, index: int, alias: str = "r") -> str:
         """Field `index` of the row as a plain value: for joins and filters."""
@@ -167,6 +195,28 @@ class Batch:
         return ", ".join(self.cell(index, alias) for index in range(start, len(self.fields)))
 
 
+def execute(cursor: Any, sql: str, params: list[Any]) -> None:
+    """Run one batch statement.
+
+    SQLite: with the `?` placeholders written once per distinct statement, not converted by
+    Django's regex on every call (a 1,024-row VALUES statement is ~100 KB of SQL), and under
+    Django's database error translation as usual.
+    """
+    if connection.vendor != "sqlite":
+        cursor.execute(sql, params)
+        return
+    converted = _QMARK_SQL.get(sql)
+    if converted is None:
+        converted = _QMARK_SQL[sql] = sql.replace("%s", "?")
+        if len(_QMARK_SQL) > 256:
+            _QMARK_SQL.clear()
+    with connection.wrap_database_errors:
+        sqlite3.Cursor.execute(cursor.cursor, converted, params)
+
+
+_QMARK_SQL: dict[str, str] = {}
+
+
 def in_list(expression: str) -> str:
     """`expression IN` a JSON array parameter of strings."""
     if connection.vendor == "postgresql":
@@ -182,6 +232,15 @@ def on_conflict(conflict: Sequence[str], update: Sequence[str]) -> str:
     return clause + "DO UPDATE SET " + ", ".join(f"{quote(c)} = excluded.{quote(c)}" for c in update)
 
 
+def any_changed(model: type[models.Model], columns: Sequence[str]) -> str:
+    """A `DO UPDATE … WHERE` clause: only when one of `columns` would change (a re-sent row that
+    is the same is not rewritten, so its indexes and pages are not touched)."""
+    quote = connection.ops.quote_name
+    table = quote(model._meta.db_table)
+    distinct = "IS DISTINCT FROM" if connection.vendor == "postgresql" else "IS NOT"
+    return " WHERE " + " OR ".join(f"{table}.{quote(c)} {distinct} excluded.{quote(c)}" for c in columns)
+
+
 def insert_into(model: type[models.Model], columns: Sequence[str]) -> str:
     quote = connection.ops.quote_name
     return f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(c) for c in columns)}) "
@@ -190,28 +249,3 @@ def insert_into(model: type[models.Model], columns: Sequence[str]) -> str:
 def model_fields(model: type[models.Model], columns: Sequence[str]) -> list[models.Field]:
     fields = {f.column: f for f in model._meta.concrete_fields}
     return [fields[c] for c in columns]
-
-
-def upsert(
-    model: type[models.Model],
-    columns: Sequence[str],
-    rows: Sequence[Sequence[Any]],
-    *,
-    conflict: Sequence[str],
-    update: Sequence[str] | None = None,
-) -> None:
-    """Insert `rows` (one value per column name in `columns`; a point is (longitude, latitude)).
-
-    On a conflict on `conflict`, update the `update` columns (all non-conflict columns by
-    default), or do nothing when `update` is an empty list.
-    """
-    if not rows:
-        return
-    batch = encoder().batch(model_fields(model, columns), [list(row) for row in rows])
-    update_columns = [c for c in columns if c not in conflict] if update is None else list(update)
-    with connection.cursor() as cursor:
-        for source, params in batch.chunks():
-            # Identifiers come from model metadata and are quoted; every value is a parameter.
-            # WHERE true: SQLite's rule for an upsert whose SELECT could swallow ON CONFLICT.
-            sql = f"SELECT {batch.cells()} FROM {source} WHERE true"
-            cursor.execute(insert_into(model, columns) + sql + on_conflict(conflict, update_columns), params)

@@ -427,9 +427,11 @@ def write_locations(prepared: PreparedLocations) -> StoreResult:
     with connection.cursor() as cursor:
         columns, batch = prepared.location_columns, prepared.locations
         for source, params in batch.chunks(reserve=1):
-            cursor.execute(
+            bulk.execute(
+                cursor,
                 bulk.insert_into(Location, columns)
-                + f"SELECT {batch.cells()} FROM {source} WHERE {bulk.in_list(batch.text(columns.index('key')))}"
+                + f"SELECT {batch.cells()} FROM {source} WHERE {bulk.in_list(batch.text(columns.index('key')))} "
+                + f"ORDER BY {batch.order()}"
                 + bulk.on_conflict(["key"], [c for c in columns if c != "key"])
                 # Belt and braces against a concurrent writer between our read and this write.
                 + f' WHERE "{location_table}"."last_updated" < excluded."last_updated"',
@@ -438,23 +440,28 @@ def write_locations(prepared: PreparedLocations) -> StoreResult:
         _retire_unlisted([key for key in changed if key in held], prepared.listed, dt.datetime.now(dt.UTC))
         columns, batch = prepared.evse_columns, prepared.evses
         for source, params in batch.chunks(reserve=1) if batch.rows else ():
-            cursor.execute(
+            bulk.execute(
+                cursor,
                 bulk.insert_into(EVSE, ["location_id", *columns])
                 + f"SELECT l.id, {batch.cells(1)} "
                 + f'FROM {source} JOIN "{location_table}" l ON l."key" = {batch.text(0)} '
-                + f"WHERE {bulk.in_list(batch.text(0))}"
-                + bulk.on_conflict(["location_id", "uid_key"], [c for c in columns if c != "uid_key"]),
+                + f"WHERE {bulk.in_list(batch.text(0))} ORDER BY {batch.order()}"
+                + bulk.on_conflict(["location_id", "uid_key"], [c for c in columns if c != "uid_key"])
+                # Every column derives from raw, but for a status set by _retire_unlisted.
+                + bulk.any_changed(EVSE, ["raw", "status", "last_updated"]),
                 params + only_changed,
             )
         columns, batch = prepared.connector_columns, prepared.connectors
         for source, params in batch.chunks(reserve=1) if batch.rows else ():
-            cursor.execute(
+            bulk.execute(
+                cursor,
                 bulk.insert_into(Connector, ["evse_id", *columns])
                 + f"SELECT e.id, {batch.cells(2)} "
                 + f'FROM {source} JOIN "{location_table}" l ON l."key" = {batch.text(0)} '
                 + f'JOIN "{evse_table}" e ON e."location_id" = l.id AND e."uid_key" = {batch.text(1)} '
-                + f"WHERE {bulk.in_list(batch.text(0))}"
-                + bulk.on_conflict(["evse_id", "id_key"], [c for c in columns if c != "id_key"]),
+                + f"WHERE {bulk.in_list(batch.text(0))} ORDER BY {batch.order()}"
+                + bulk.on_conflict(["evse_id", "id_key"], [c for c in columns if c != "id_key"])
+                + bulk.any_changed(Connector, [c for c in columns if c != "id_key"]),
                 params + only_changed,
             )
     result.stored = len(changed)

@@ -11,6 +11,7 @@ from django.core.management import CommandError, call_command
 from roaming.models import EVSE, Location, Partner, QuarantinedObject, SyncRun, Tariff
 from roaming.services import sync
 from roaming.services.credentials import register_with_partner
+from roaming.services.push import pushed_location
 from roaming.simulator.network import build_network
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -49,6 +50,55 @@ def test_a_full_pull_stores_every_location_page_by_page(partner, simulator, netw
         assert location.evse_count == len(active)
         assert location.available_evse_count == sum(e["status"] == "AVAILABLE" for e in active)
         assert location.is_visible == (raw["publish"] and bool(active))
+
+
+def test_a_pulled_location_reads_back_as_the_cpo_sent_it_in_order(partner, network):
+    sync.sync_module(partner=partner, module="locations", full=True)
+    sent = max(network.locations, key=lambda loc: sum(len(e["connectors"]) for e in loc["evses"]))
+    assert sum(len(e["connectors"]) for e in sent["evses"]) >= 3, "a location with several connectors"
+    location = Location.objects.get(ocpi_id=sent["id"])
+    # raw keeps what was received, one level per row: the location without its EVSEs, each
+    # EVSE without its connectors (which are columns).
+    assert location.raw == {k: v for k, v in sent.items() if k != "evses"}
+    for evse in sent["evses"]:
+        held = location.evses.get(uid=evse["uid"])
+        assert held.raw == {k: v for k, v in evse.items() if k != "connectors"}
+    # The whole object, as a CPO reads it back: EVSEs and connectors in the order sent.
+    document = pushed_location(partner=partner, country_code="DE", party_id="SIM", location_id=sent["id"])
+    assert [e["uid"] for e in document["evses"]] == [e["uid"] for e in sent["evses"]]
+    for got, evse in zip(document["evses"], sent["evses"], strict=True):
+        assert [c["id"] for c in got["connectors"]] == [c["id"] for c in evse["connectors"]]
+        assert [c["standard"] for c in got["connectors"]] == [c["standard"] for c in evse["connectors"]]
+
+
+def test_a_changed_location_keeps_the_ids_of_what_stays_and_retires_what_it_left_out(partner, network):
+    sync.sync_module(partner=partner, module="locations", full=True)
+    sent = next(
+        loc
+        for loc in network.locations
+        if len(loc["evses"]) >= 2
+        and len(loc["evses"][0]["connectors"]) >= 2
+        and all(e["status"] != "REMOVED" for e in loc["evses"])
+    )
+    location = Location.objects.get(ocpi_id=sent["id"])
+    first = location.evses.get(uid=sent["evses"][0]["uid"])
+    connector_ids = list(first.connectors.order_by("id").values_list("id", flat=True))
+    untouched = location.evses.get(uid=sent["evses"][1]["uid"]) if len(sent["evses"]) > 2 else None
+    # The CPO drops the last EVSE and the first EVSE's last connector.
+    dropped = sent["evses"].pop()
+    sent["evses"][0]["connectors"].pop()
+    later = "2026-11-20T10:00:00Z"
+    sent["last_updated"] = sent["evses"][0]["last_updated"] = later
+    network.invalidate()
+
+    sync.sync_module(partner=partner, module="locations", full=True)
+
+    assert EVSE.objects.get(location=location, uid=dropped["uid"]).status == "REMOVED"  # kept, retired
+    assert list(first.connectors.order_by("id").values_list("id", flat=True)) == connector_ids[:-1]
+    location.refresh_from_db()
+    assert location.evse_count == len(sent["evses"])
+    if untouched is not None:  # sent again unchanged: held as it was
+        assert EVSE.objects.get(pk=untouched.pk).raw == untouched.raw
 
 
 def test_a_location_whose_evses_are_all_removed_is_not_visible(partner, network):
