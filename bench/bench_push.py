@@ -38,6 +38,7 @@ import threading
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -125,8 +126,6 @@ def seed(locations: int, evses: int) -> None:
 async def _load(
     base_url: str, rate: float, seconds: float, connections: int, targets: list[str], out: Path
 ) -> None:
-    import httpx
-
     total = int(rate * seconds)
     rng = random.Random(7)
     headers = {
@@ -148,38 +147,52 @@ async def _load(
     # Bounded time: when the server cannot keep up, requests that would start later than this
     # are not sent (counted as "not sent"), so a slow run ends instead of queueing for minutes.
     deadline = time.perf_counter() + 2 * seconds + 10
-    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
-    async with httpx.AsyncClient(base_url=base_url, headers=headers, limits=limits, timeout=10.0) as client:
+    # A lean HTTP/1.1 client on asyncio streams: the load generator shares the machine's two
+    # CPUs with gunicorn and PostgreSQL, and httpx spent ~1.8 ms of CPU per request (gunicorn's
+    # sync workers close every connection, so each PATCH is a new connection either way).
+    target = urlsplit(base_url)
+    host, port = target.hostname or "127.0.0.1", target.port or 80
+    head = (
+        "PATCH {path} HTTP/1.1\r\nHost: " + f"{host}:{port}" + "\r\nAuthorization: " + headers["Authorization"]
+        + "\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: {length}\r\n\r\n"
+    )
 
-        async def one(index: int, path: str, status: str, stamp: str, due: float) -> None:
-            async with slots:
-                if time.perf_counter() > deadline:
-                    return
-                sent.add(index)
-                start = time.perf_counter()
-                try:
-                    response = await client.patch(
-                        path, content=json.dumps({"status": status, "last_updated": stamp})
-                    )
-                    ok = response.status_code == 200 and response.json().get("status_code") == 1000
-                    if not ok:
-                        errors.append(f"{response.status_code} {response.text[:200]}")
-                except httpx.HTTPError as error:
-                    errors.append(f"{type(error).__name__}: {error}")
-                done = time.perf_counter()
-                sent_latency.append(done - start)
-                due_latency.append(done - due)
+    async def patch(path: str, body: bytes) -> tuple[int, bytes]:
+        reader, writer = await asyncio.open_connection(host, port)
+        try:
+            writer.write(head.format(path=path, length=len(body)).encode() + body)
+            response = await asyncio.wait_for(reader.read(), timeout=10.0)
+        finally:
+            writer.close()
+        status_line, _, rest = response.partition(b"\r\n")
+        return int(status_line.split(b" ", 2)[1]), rest.partition(b"\r\n\r\n")[2]
 
-        tasks = []
-        started = time.perf_counter()
-        for i, (path, status, stamp) in enumerate(plan):
-            due = started + i / rate
-            delay = due - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            tasks.append(asyncio.create_task(one(i, path, status, stamp, due)))
-        await asyncio.gather(*tasks)
-        elapsed = time.perf_counter() - started
+    async def one(index: int, path: str, status: str, stamp: str, due: float) -> None:
+        async with slots:
+            if time.perf_counter() > deadline:
+                return
+            sent.add(index)
+            start = time.perf_counter()
+            try:
+                code, body = await patch(path, json.dumps({"status": status, "last_updated": stamp}).encode())
+                if code != 200 or json.loads(body).get("status_code") != 1000:
+                    errors.append(f"{code} {body[:200]!r}")
+            except (OSError, TimeoutError, ValueError) as error:
+                errors.append(f"{type(error).__name__}: {error}")
+            done = time.perf_counter()
+            sent_latency.append(done - start)
+            due_latency.append(done - due)
+
+    tasks = []
+    started = time.perf_counter()
+    for i, (path, status, stamp) in enumerate(plan):
+        due = started + i / rate
+        delay = due - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(one(i, path, status, stamp, due)))
+    await asyncio.gather(*tasks)
+    elapsed = time.perf_counter() - started
     final: dict[str, str] = {}
     for index, (path, status, _) in enumerate(plan):  # plan order = last_updated order
         if index in sent:
@@ -475,7 +488,7 @@ def main() -> None:
         )
         print(f"  sent:            {sent} of {outcome['planned']} planned (the rest: past the time bound)")
         print(f"  errors:          {len(errors)}" + (f"   first: {errors[0]}" if errors else ""))
-        print(f"  achieved rate:   {rate:.1f}/s  ({elapsed:.1f}s)")
+        print(f"  completed:       {rate:.1f}/s  ({sent - len(errors)} in {elapsed:.1f}s, up to the last response)")
         for label, key in (("latency (sent)", "sent_latency"), ("latency (due)", "due_latency")):
             values = outcome[key]
             print(
@@ -494,9 +507,13 @@ def main() -> None:
             f"{verdict['wrong_count']} wrong final statuses, {verdict['bad_summaries']} wrong available counts"
         )
         p99 = _percentile(outcome["due_latency"], 0.99)
-        met = rate >= 300 and p99 <= 100 and not errors and db_ok and sent == outcome["planned"]
+        # Sustained: the server kept up with the offered rate, i.e. every request was sent on
+        # schedule and answered in time (p99 from its due time), none failed, the DB is right.
+        kept_up = sent == outcome["planned"] and not errors and p99 <= 100
+        print(f"  kept up with {args.rate:.0f}/s offered: {'yes' if kept_up else 'no'} (p99 from due time {p99:.1f} ms)")
+        met = args.rate >= 300 and kept_up and db_ok
         print(
-            f"  target (>= 300/s, p99 <= 100 ms from due time, 0 errors, DB right): {'MET' if met else 'MISSED'}"
+            f"  target (>= 300/s sustained, p99 <= 100 ms from due time, 0 errors, DB right): {'MET' if met else 'MISSED'}"
         )
     finally:
         if server is not None and server.poll() is None:

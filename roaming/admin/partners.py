@@ -34,7 +34,7 @@ class PartnerEndpointInline(admin.TabularInline):
 
 @admin.register(Partner)
 class PartnerAdmin(admin.ModelAdmin):
-    list_display = ("name", "health", "parties", "version", "last_contact_at", "last_error_short")
+    list_display = ("name", "health", "party_roles", "version", "last_contact_at", "last_error_short")
     list_filter = ("status",)
     search_fields = ("name", "versions_url", "roles__party_id")
     readonly_fields = (
@@ -72,7 +72,7 @@ class PartnerAdmin(admin.ModelAdmin):
         return format_html('<span style="color:{}">●</span> {}', colour, label)
 
     @admin.display(description="Parties")
-    def parties(self, partner: Partner) -> str:
+    def party_roles(self, partner: Partner) -> str:
         return ", ".join(f"{r.country_code}*{r.party_id} {r.role}" for r in partner.roles.all()) or "—"
 
     @admin.display(description="Last error")

@@ -27,6 +27,7 @@ class Migration(migrations.Migration):
                 ('last_contact_at', models.DateTimeField(blank=True, null=True)),
                 ('last_error', models.TextField(blank=True)),
                 ('last_error_at', models.DateTimeField(blank=True, null=True)),
+                ('parties', models.JSONField(blank=True, default=list, editable=False)),
                 ('created_at', models.DateTimeField(auto_now_add=True)),
                 ('updated_at', models.DateTimeField(auto_now=True)),
             ],

@@ -48,6 +48,9 @@ class Partner(models.Model):
     last_contact_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
     last_error_at = models.DateTimeField(null=True, blank=True)
+    # "CC*PID" of every party in its roles, upper-cased: the party check on each pushed object
+    # reads the partner row it already has instead of querying the roles (replace_roles keeps it).
+    parties = models.JSONField(default=list, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -112,7 +115,7 @@ class Partner(models.Model):
 
     def may_act_for(self, country_code: str, party_id: str) -> bool:
         """Whether this partner may push objects owned by that party (its own roles only)."""
-        return self.roles.filter(country_code__iexact=country_code, party_id__iexact=party_id).exists()
+        return f"{country_code}*{party_id}".upper() in self.parties
 
     @transaction.atomic
     def replace_endpoints(self, endpoints: list[dict[str, Any]]) -> None:
@@ -125,6 +128,8 @@ class Partner(models.Model):
     def replace_roles(self, roles: list[dict[str, Any]]) -> None:
         self.roles.all().delete()
         PartnerRole.objects.bulk_create(PartnerRole(partner=self, **role) for role in roles)
+        self.parties = sorted({f"{role['country_code']}*{role['party_id']}".upper() for role in roles})
+        Partner.objects.filter(pk=self.pk).update(parties=self.parties)
 
 
 class PartnerRole(models.Model):

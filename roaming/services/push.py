@@ -37,6 +37,7 @@ from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import Model
+from django.utils import timezone
 from pydantic import BaseModel
 
 from roaming.models import EVSE, Connector, Location, Partner, Tariff
@@ -260,6 +261,7 @@ def _write_evse(
     *,
     connectors: Sequence[Any] | None,
     last_updated: dt.datetime | None = None,
+    point_unchanged: bool = False,
 ) -> None:
     """Upsert one EVSE row from a full EVSE (`connectors` None: keep the stored connectors).
 
@@ -274,7 +276,10 @@ def _write_evse(
         row.save(force_insert=True)
     else:
         row.pk = held.pk
-        row.save(force_update=True)
+        if point_unchanged:
+            _update(row, _EVSE_COLUMNS)  # the hot path (status PATCHes): one plain UPDATE
+        else:
+            row.save(force_update=True)
     site.evses[row.uid_key] = row
     site.connectors.setdefault(row.pk, [])
     if connectors is not None:
@@ -296,8 +301,39 @@ def _save_site(site: _Site, last_updated: dt.datetime, *, location_fields: Seque
     facts = [facts_from_row(evse, site.connectors.get(evse.pk, [])) for evse in site.evses.values()]
     for name, value in summarize(publish=location.publish, evses=facts).items():
         setattr(location, name, value)
-    fields = dict.fromkeys([*location_fields, "last_updated", "received_at", *SUMMARY_FIELDS])
-    location.save(update_fields=list(fields))
+    if location_fields:  # a Location PATCH: its point may move
+        location.save(update_fields=list(dict.fromkeys([*location_fields, "last_updated", "received_at", *SUMMARY_FIELDS])))
+    else:
+        location.received_at = timezone.now()
+        _update(location, ["last_updated", "received_at", *SUMMARY_FIELDS])
+
+
+# Every EVSE column but the point (which needs the backend's geometry placeholder) and the key.
+_EVSE_COLUMNS = [f.name for f in EVSE._meta.concrete_fields if f.name not in ("id", "location", "point")]
+
+
+_UPDATE_SQL: dict[tuple[type[Model], tuple[str, ...]], str] = {}
+
+
+def _update_sql(model: type[Model], names: tuple[str, ...]) -> str:
+    sql = _UPDATE_SQL.get((model, names))
+    if sql is None:
+        quote = connection.ops.quote_name
+        columns = ", ".join(f"{quote(model._meta.get_field(name).column)} = %s" for name in names)  # type: ignore[union-attr]
+        sql = f"UPDATE {quote(model._meta.db_table)} SET {columns} WHERE {quote(model._meta.pk.column)} = %s"  # type: ignore[union-attr]  # noqa: S608
+        _UPDATE_SQL[(model, names)] = sql
+    return sql
+
+
+def _update(instance: Model, names: Sequence[str]) -> None:
+    """`instance.save(update_fields=names)` without the ORM's per-call query compilation (a
+    quarter of a status PATCH's CPU): the SQL is built once per model and column set, and the
+    values are prepared by each field as the ORM would. No signals, no auto_now: callers set
+    every value themselves."""
+    fields = [instance._meta.get_field(name) for name in names]
+    params = [field.get_db_prep_save(getattr(instance, field.attname), connection) for field in fields]  # type: ignore[union-attr]
+    with connection.cursor() as cursor:
+        cursor.execute(_update_sql(type(instance), tuple(names)), [*params, instance.pk])
 
 
 def _bump_evse(evse: EVSE, last_updated: dt.datetime) -> None:
@@ -437,7 +473,14 @@ def patch_evse(
         # but for its connectors, which is all the EVSE row needs.
         merged = wire.EvsePatch.model_validate(_merged(held.raw, patch, skip=("connectors",)))
         connectors = patch.connectors if "connectors" in patch.model_fields_set else None
-        _write_evse(site, merged, held, connectors=connectors, last_updated=patch.last_updated)
+        _write_evse(
+            site,
+            merged,
+            held,
+            connectors=connectors,
+            last_updated=patch.last_updated,
+            point_unchanged="coordinates" not in patch.model_fields_set,
+        )
         _save_site(site, patch.last_updated)
     return Outcome.UPDATED
 

@@ -237,7 +237,7 @@ def sync_module(
     url = partner.endpoint_url(module, "SENDER")
     if not url:
         raise SyncError(f"{partner} publishes no {module} Sender endpoint.", permanent=True)
-    parties = {(r.country_code.upper(), r.party_id.upper()) for r in partner.roles.all()}
+    parties = {(country, party) for country, _, party in (key.partition("*") for key in partner.parties)}
     run = _claim(partner, module, full)
     params: dict[str, Any] | None = {"limit": settings.OCPI_PAGE_LIMIT}
     if run.date_from is not None:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import factory
 
-from roaming.models import Partner, PartnerRole
+from roaming.models import Partner
 
 
 class PartnerFactory(factory.django.DjangoModelFactory):
@@ -21,9 +21,7 @@ class PartnerFactory(factory.django.DjangoModelFactory):
         if not create:
             return
         country_code, party_id = extracted or ("DE", "ABC")
-        PartnerRole.objects.create(
-            partner=self, role="CPO", country_code=country_code, party_id=party_id, business_name=self.name
-        )
+        self.replace_roles([dict(role="CPO", country_code=country_code, party_id=party_id, business_name=self.name)])
 
 
 def connected_partner(country_code: str = "DE", party_id: str = "ABC") -> tuple[Partner, str]:
