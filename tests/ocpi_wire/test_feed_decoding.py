@@ -626,3 +626,26 @@ def test_it_still_rejects_an_image_type_that_is_not_a_short_file_type(kind):
     result = decode_page(page(location(images=[image])), kind="locations")
     assert not result.decoded
     assert "images[0].type" in result.rejects[0].reason
+
+
+def test_an_object_with_a_nul_character_is_refused_with_its_path_and_the_rest_kept():
+    bad = location("LOC2")
+    bad["evses"][0]["connectors"][0]["terms_and_conditions"] = "https://x.test/\x00"
+    result = decode_page(page(location("LOC1"), bad), kind="locations")
+    assert [d.obj.id for d in result.decoded] == ["LOC1"]
+    (reject,) = result.rejects
+    assert reject.object_id == "LOC2"
+    assert reject.reason.startswith("evses[0].connectors[0].terms_and_conditions: contains a NUL character")
+    assert "\x00" not in json.dumps(reject.raw, ensure_ascii=False)
+    assert isinstance(decode_object(bad, kind="locations"), Reject)
+
+
+@pytest.mark.parametrize("token", ["NaN", "Infinity", "-Infinity"])
+def test_an_object_with_nan_or_infinity_even_in_an_ignored_field_is_refused(token):
+    text = page(location("LOC1"), location("LOC2")).decode().replace('"id": "LOC2"', f'"id": "LOC2", "x_vendor": {{"v": {token}}}', 1)
+    assert token in text
+    result = decode_page(text.encode(), kind="locations")
+    assert [d.obj.id for d in result.decoded] == ["LOC1"]
+    (reject,) = result.rejects
+    assert reject.reason == f"x_vendor.v: {token} is not a JSON number"
+    assert reject.raw["x_vendor"] == {"v": token}  # kept for staff, as a string

@@ -514,6 +514,12 @@ def _connector_change(**changes: Any) -> dict[str, Any]:
         ),
         pytest.param(spec_location(country="BE"), ["country", "alpha-3"], id="alpha2-country"),
         pytest.param([spec_location()], ["expected a JSON object"], id="array-body"),
+        pytest.param(
+            spec_location(name="Gent\u0000Zuid"), ["name: contains a NUL character"], id="nul-character"
+        ),
+        pytest.param(
+            spec_location(x_vendor={"score": float("nan")}), ["x_vendor.score: NaN is not a JSON number"], id="nan"
+        ),
     ],
 )
 def test_it_refuses_a_bad_location_put_precisely_and_writes_nothing(client, token, stored, body, fragments):

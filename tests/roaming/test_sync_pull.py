@@ -212,6 +212,19 @@ def test_one_bad_object_is_quarantined_and_the_rest_of_the_page_is_stored(partne
     assert any("latitude" in reason for _, reason in reasons)
 
 
+def test_a_nul_character_quarantines_its_object_not_the_page(partner, network):
+    # JSON may carry "\\u0000"; PostgreSQL can store it nowhere. One such object must not fail
+    # the page's write on either database.
+    network.locations[5]["evses"][0]["physical_reference"] = "A\x00"
+    network.invalidate()
+    run = sync.sync_module(partner=partner, module="locations", full=True)
+    assert (run.state, run.objects_stored, run.rejected) == (SyncRun.State.SUCCEEDED, 119, 1)
+    refused = QuarantinedObject.objects.get()
+    assert refused.object_id == network.locations[5]["id"]
+    assert "evses[0].physical_reference: contains a NUL character" in refused.reason
+    assert refused.raw["evses"][0]["physical_reference"] == "A\ufffd"  # kept for staff, made storable
+
+
 def test_objects_of_a_party_the_partner_does_not_represent_are_refused(partner, network):
     network.locations[0]["party_id"] = "XXX"
     network.invalidate() if hasattr(network, "invalidate") else None

@@ -129,6 +129,9 @@ __all__ = [
     "FeedDecodeError",
     "FeedStatusError",
     "cyclic_gc_paused",
+    "NonFinite",
+    "may_be_unstorable",
+    "unstorable",
     "Kind",
     "PageResult",
     "Reject",
@@ -215,7 +218,11 @@ def decode_page(raw: bytes | str, *, kind: Kind) -> PageResult[Any]:
         validate = model.model_validate
         suspect = _SUSPECT.get(model)
         decoded = result.decoded
+        suspicious = may_be_unstorable(raw)  # only then are the objects walked
         for index, item in enumerate(items):
+            if suspicious and (why := unstorable(item)) is not None:
+                result.rejects.append(_unstorable_reject(item, index, why))
+                continue
             try:
                 obj = validate(item)
             except ValidationError:
@@ -230,6 +237,66 @@ def decode_page(raw: bytes | str, *, kind: Kind) -> PageResult[Any]:
             else:
                 decoded.append(outcome)
     return result
+
+
+class NonFinite(float):
+    """NaN or ±Infinity as sent. Python's json reads them, JSON and PostgreSQL's jsonb do not:
+    an object carrying one (even in a field we ignore) is refused with its path."""
+
+    __slots__ = ("token",)
+    token: str
+
+    def __new__(cls, token: str) -> NonFinite:
+        number = super().__new__(cls, token.replace("Infinity", "inf"))
+        number.token = token
+        return number
+
+
+def unstorable(value: Any, path: str = "") -> str | None:
+    """Why a parsed JSON value cannot be stored as is, naming the path; None when it can.
+
+    A NUL character (JSON "\\u0000") fits in neither PostgreSQL text nor jsonb; NaN and Infinity
+    are not JSON. Either would fail a whole page's write (even in a field we otherwise ignore),
+    so the object is refused instead.
+    """
+    here = path or "(value)"
+    if isinstance(value, NonFinite):
+        return f"{here}: {value.token} is not a JSON number"
+    if isinstance(value, str):
+        return f"{here}: contains a NUL character (\\u0000), which cannot be stored" if "\x00" in value else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            inner = f"{path}.{key}" if path else str(key)
+            if "\x00" in key:
+                return f"{inner}: contains a NUL character (\\u0000), which cannot be stored"
+            if (found := unstorable(item, inner)) is not None:
+                return found
+    elif isinstance(value, list):
+        for position, item in enumerate(value):
+            if (found := unstorable(item, f"{path}[{position}]")) is not None:
+                return found
+    return None
+
+
+def may_be_unstorable(raw: bytes | str) -> bool:
+    """A cheap look at the text: only then is it worth walking the objects with `unstorable`."""
+    if isinstance(raw, str):
+        return "\\u0000" in raw or "NaN" in raw or "Infinity" in raw
+    return b"\\u0000" in raw or b"NaN" in raw or b"Infinity" in raw
+
+
+def storable(value: Any) -> Any:
+    """A copy that can be stored, so a refused object is still kept for staff: every NUL becomes
+    U+FFFD and NaN/Infinity their token as a string."""
+    if isinstance(value, NonFinite):
+        return value.token
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, dict):
+        return {storable(key): storable(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [storable(item) for item in value]
+    return value
 
 
 @contextlib.contextmanager
@@ -258,6 +325,8 @@ def decode_object(data: Any, *, kind: Literal["tariffs"], index: int = 0) -> Dec
 def decode_object(data: Any, *, kind: Kind, index: int = 0) -> Decoded[Any] | Reject:
     """Decode one object with the page decoder's tolerance (e.g. a GET of one location)."""
     model = _MODELS[kind]
+    if (why := unstorable(data)) is not None:
+        return _unstorable_reject(data, index, why)
     try:
         obj = model.model_validate(data)
     except ValidationError:
@@ -266,6 +335,18 @@ def decode_object(data: Any, *, kind: Kind, index: int = 0) -> Decoded[Any] | Re
     if suspect is not None and suspect(obj):
         return _decode_slow(model, data, index)
     return Decoded(index, obj, (), data)
+
+
+def _unstorable_reject(item: Any, index: int, why: str) -> Reject:
+    readable = item if isinstance(item, dict) else {}
+    return Reject(
+        index,
+        _readable(readable, "id"),
+        _readable(readable, "country_code"),
+        _readable(readable, "party_id"),
+        why,
+        storable(item),
+    )
 
 
 def _read_envelope(raw: bytes | str, result: PageResult[Any]) -> list[Any]:
@@ -285,7 +366,7 @@ def _read_envelope(raw: bytes | str, result: PageResult[Any]) -> list[Any]:
     if text.startswith("<"):
         raise FeedDecodeError(f"body is HTML/XML, not JSON: {text[:80]!r}")
     try:
-        payload = json.loads(text)
+        payload = json.loads(text, parse_constant=NonFinite)
     except json.JSONDecodeError as exc:
         truncated = exc.pos >= len(text) - 1 or exc.msg.startswith("Unterminated")
         hint = " (truncated?)" if truncated else ""

@@ -32,6 +32,7 @@ from roaming.ocpi.envelope import (
     ocpi_response,
     validation_message,
 )
+from roaming.ocpi.v221.feeds import NonFinite, may_be_unstorable, unstorable
 
 logger = logging.getLogger("roaming.ocpi.inbound")
 
@@ -63,9 +64,11 @@ class OcpiRequest:
         if not raw.strip():
             raise InvalidParameters("The request has no body; a JSON object is required.", http_status=400)
         try:
-            self._body = json.loads(raw.decode("utf-8-sig"))
+            self._body = json.loads(raw.decode("utf-8-sig"), parse_constant=NonFinite)
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise InvalidParameters(f"The body is not valid JSON: {exc}", http_status=400) from exc
+        if may_be_unstorable(raw) and (why := unstorable(self._body)) is not None:
+            raise InvalidParameters(f"{why}.")
         self._body_read = True
         return self._body
 
