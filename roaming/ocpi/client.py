@@ -103,6 +103,30 @@ def _tls_context() -> ssl.SSLContext:
     return ssl.create_default_context(cafile=certifi.where())
 
 
+class _Transport(httpx.BaseTransport):
+    """httpx's own transport, built when first needed: plain HTTP (a simulator, a peer on a
+    private network) never loads the CA bundle; HTTPS shares one verifying context."""
+
+    def __init__(self) -> None:
+        self._plain: httpx.HTTPTransport | None = None
+        self._tls: httpx.HTTPTransport | None = None
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.scheme == "https":
+            if self._tls is None:
+                self._tls = httpx.HTTPTransport(verify=_tls_context())
+            return self._tls.handle_request(request)
+        if self._plain is None:
+            # Nothing to verify on plain HTTP; redirects are not followed, so it cannot turn into HTTPS.
+            self._plain = httpx.HTTPTransport(verify=False)  # noqa: S501
+        return self._plain.handle_request(request)
+
+    def close(self) -> None:
+        for transport in (self._plain, self._tls):
+            if transport is not None:
+                transport.close()
+
+
 class OcpiClient:
     def __init__(
         self,
@@ -120,9 +144,8 @@ class OcpiClient:
         self.backoff = backoff if backoff is not None else settings.OCPI_HTTP_BACKOFF
         self._http = httpx.Client(
             timeout=httpx.Timeout(self.timeout, connect=min(self.timeout, 5.0)),
-            verify=_tls_context(),
             follow_redirects=False,
-            transport=transport,
+            transport=transport or _Transport(),
             headers={"User-Agent": "open-emsp/0.1 (+OCPI 2.2.1)"},
         )
 

@@ -175,3 +175,33 @@ def test_it_stops_a_server_that_pages_forever(simulator):
     with OcpiClient("c-token") as ocpi, pytest.raises(TransportError) as error:
         list(iterate_pages(ocpi, f"{simulator.base_url}/2.2.1/locations", params={"limit": 10}, max_pages=5))
     assert "did not end after 5 pages" in error.value.message
+
+
+def test_https_peers_are_verified_and_a_self_signed_certificate_is_refused(tmp_path):
+    """Plain HTTP never loads the CA bundle (see client._Transport); HTTPS always verifies."""
+    import http.server
+    import shutil
+    import ssl
+    import subprocess
+    import threading
+
+    if shutil.which("openssl") is None:
+        pytest.skip("needs the openssl command to make a self-signed certificate")
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+         "-keyout", str(key), "-out", str(cert)],
+        check=True,
+        capture_output=True,
+    )
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), http.server.BaseHTTPRequestHandler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        with OcpiClient("token", retries=0, timeout=3) as client, pytest.raises(TransportError) as error:
+            client.request("GET", f"https://127.0.0.1:{server.server_address[1]}/ocpi/versions")
+        assert "CERTIFICATE_VERIFY_FAILED" in str(error.value) or "certificate verify failed" in str(error.value)
+    finally:
+        server.shutdown()
