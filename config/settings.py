@@ -86,7 +86,7 @@ def _database_from_url(url: str) -> dict:
         options["timeout"] = 30
         # WAL: pages keep reading the map while a sync writes; NORMAL is durable in WAL mode
         # except for the last commits before a power cut, which a sync resumes from anyway.
-        options["init_command"] = "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+        options["init_command"] = "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=10000;"
         # A file, not :memory:, so a Celery worker process can share the test database; one per
         # process, so two test runs on one machine do not share (and delete) each other's.
         config["TEST"] = {"NAME": str(VAR_DIR / f"test-db-{os.getpid()}.sqlite3")}

@@ -296,7 +296,9 @@ def _select(sql: str, values: Sequence[Any], columns: int, *, array: str = "text
     select, _, rest = sql.partition(" FROM ")
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            cursor.execute(sql + f" (SELECT unnest(%s::{array}[]))", [list(values)])
+            # "= ANY(array)" lets the planner use the index; "IN (SELECT unnest(…))" became a
+            # hash join over the whole EVSE table.
+            cursor.execute(sql.removesuffix(" IN") + f" = ANY(%s::{array}[])", [list(values)])
             return cursor.fetchall()
         packed = f"SELECT json_group_array(json_array({select.removeprefix('SELECT ')})) FROM {rest}"
         for chunk in _chunks(list(values)):
@@ -306,9 +308,15 @@ def _select(sql: str, values: Sequence[Any], columns: int, *, array: str = "text
     return found
 
 
-def _held_versions(model: type[Location] | type[Tariff], keys: Sequence[str]) -> dict[str, dt.datetime]:
+def _held_versions(
+    model: type[Location] | type[Tariff], keys: Sequence[str], ids: dict[str, int] | None = None
+) -> dict[str, dt.datetime]:
+    """Key → last_updated of what we hold; with `ids`, also fills key → row id."""
     table = model._meta.db_table
-    held = dict(_select(f'SELECT "key", "last_updated" FROM "{table}" WHERE "key" IN', keys, 2))
+    rows = _select(f'SELECT "key", "last_updated", "id" FROM "{table}" WHERE "key" IN', keys, 3)
+    if ids is not None:
+        ids.update((key, pk) for key, _, pk in rows)
+    held = {key: last_updated for key, last_updated, _ in rows}
     if connection.vendor != "postgresql":  # a plain SQLite cursor gives naive UTC text: Django's own converter
         convert = connection.ops.convert_datetimefield_value
         held = {key: convert(value, None, connection) for key, value in held.items()}
@@ -418,7 +426,8 @@ def prepare_locations(
 def write_locations(prepared: PreparedLocations) -> StoreResult:
     """Write prepared Locations: newer ones replace what we hold, with their EVSEs and connectors."""
     result = StoreResult()
-    held = _held_versions(Location, list(prepared.versions))
+    held_ids: dict[str, int] = {}
+    held = _held_versions(Location, list(prepared.versions), held_ids)
     changed = _compare(prepared.versions, held, result)
     if not changed:
         return result
@@ -437,7 +446,7 @@ def write_locations(prepared: PreparedLocations) -> StoreResult:
                 + f' WHERE "{location_table}"."last_updated" < excluded."last_updated"',
                 params + only_changed,
             )
-        _retire_unlisted([key for key in changed if key in held], prepared.listed, dt.datetime.now(dt.UTC))
+        _retire_unlisted({held_ids[key]: key for key in changed if key in held}, prepared.listed, dt.datetime.now(dt.UTC))
         columns, batch = prepared.evse_columns, prepared.evses
         for source, params in batch.chunks(reserve=1) if batch.rows else ():
             bulk.execute(
@@ -468,7 +477,7 @@ def write_locations(prepared: PreparedLocations) -> StoreResult:
     return result
 
 
-def _retire_unlisted(keys: list[str], listed: dict[str, dict[str, set[str]]], now: dt.datetime) -> None:
+def _retire_unlisted(keys: dict[int, str], listed: dict[str, dict[str, set[str]]], now: dt.datetime) -> None:
     """For locations we held before: what the new version no longer lists.
 
     OCPI never deletes: an EVSE left out is marked REMOVED and kept for history (sessions point
@@ -477,12 +486,16 @@ def _retire_unlisted(keys: list[str], listed: dict[str, dict[str, set[str]]], no
     """
     if not keys:
         return
-    location_table, evse_table = Location._meta.db_table, EVSE._meta.db_table
-    evses = _select(
-        f'SELECT e.id, l."key", e."uid_key", e."status" FROM "{evse_table}" e JOIN "{location_table}" l ON e."location_id" = l.id WHERE l."key" IN',
-        keys,
-        4,
-    )
+    # By location id (a join back to the locations by key let PostgreSQL scan every EVSE).
+    evses = [
+        (pk, keys[location_id], uid, status)
+        for pk, location_id, uid, status in _select(
+            f'SELECT "id", "location_id", "uid_key", "status" FROM "{EVSE._meta.db_table}" WHERE "location_id" IN',
+            list(keys),
+            4,
+            array="bigint",
+        )
+    ]
     vanished = [pk for pk, key, uid, status in evses if uid not in listed[key] and status != EVSE.Status.REMOVED]
     for chunk in _chunks(vanished):
         EVSE.objects.filter(pk__in=chunk).update(status=EVSE.Status.REMOVED, last_updated=now)

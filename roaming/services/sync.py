@@ -29,7 +29,7 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from roaming.models import Partner, SyncRun
+from roaming.models import EVSE, Connector, Location, Partner, SyncRun
 from roaming.ocpi.client import OcpiClient, OcpiResponse, Routing, TransportError, iterate_pages
 from roaming.ocpi.envelope import format_datetime
 from roaming.ocpi.v221.feeds import FeedDecodeError, FeedStatusError, cyclic_gc_paused, decode_page
@@ -277,8 +277,33 @@ def sync_module(
     run.finished_at = timezone.now()
     run.next_url = ""
     run.save(update_fields=["state", "finished_at", "next_url"])
+    if run.mode == SyncRun.Mode.FULL and module == "locations":
+        _refresh_planner_statistics()
     partner.record_contact()
     return run
+
+
+def _refresh_planner_statistics() -> None:
+    """After a full pull, tell PostgreSQL what the network tables now hold.
+
+    A first full pull loads ~150,000 rows in seconds; until autovacuum gets to them the planner
+    has no statistics and reads every EVSE to find a thousand (measured: 40 ms instead of 3 for
+    each page of the next incremental pull, and the map's queries suffer the same).
+    """
+    if connection.vendor != "postgresql":
+        return  # SQLite plans from its indexes without statistics
+    quote = connection.ops.quote_name
+    # The columns queries filter and join on: sampling the JSON columns cost seconds.
+    columns = {
+        Location: ["id", "key", "partner_id", "last_updated", "is_visible"],
+        EVSE: ["id", "location_id", "uid_key", "status"],
+        Connector: ["id", "evse_id", "id_key"],
+    }
+    tables = ", ".join(
+        f"{quote(model._meta.db_table)} ({', '.join(quote(c) for c in names)})" for model, names in columns.items()
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {tables}")
 
 
 def resume_failed(*, partner: Partner, module: str) -> SyncRun | None:

@@ -7,6 +7,7 @@ import io
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
 
 from roaming.models import EVSE, Location, Partner, QuarantinedObject, SyncRun, Tariff
 from roaming.services import sync
@@ -257,3 +258,15 @@ def test_ocpi_sync_says_which_pull_failed(partner, simulator, settings):
     with pytest.raises(CommandError, match="1 pull"):
         call_command("ocpi_sync", "--partner", str(partner.pk), stdout=out, stderr=err)
     assert "tariffs: failed (permanent)" in err.getvalue()
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="planner statistics are a PostgreSQL matter (CI's second pass)")
+def test_a_full_pull_leaves_postgresql_statistics_for_the_network_tables(partner):
+    sync.sync_module(partner=partner, module="locations", full=True)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT relname FROM pg_stat_user_tables WHERE last_analyze IS NOT NULL AND relname = ANY(%s)",
+            [["roaming_location", "roaming_evse", "roaming_connector"]],
+        )
+        analyzed = {name for (name,) in cursor.fetchall()}
+    assert analyzed == {"roaming_location", "roaming_evse", "roaming_connector"}
