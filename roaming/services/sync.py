@@ -294,7 +294,7 @@ def _refresh_planner_statistics() -> None:
         return  # SQLite plans from its indexes without statistics
     quote = connection.ops.quote_name
     # The columns queries filter and join on: sampling the JSON columns cost seconds.
-    columns = {
+    columns: dict[type[Location] | type[EVSE] | type[Connector], list[str]] = {
         Location: ["id", "key", "partner_id", "last_updated", "is_visible"],
         EVSE: ["id", "location_id", "uid_key", "status"],
         Connector: ["id", "evse_id", "id_key"],
