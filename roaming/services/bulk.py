@@ -48,7 +48,9 @@ def _json_cell(value: Any) -> str:
         return _JSON(value)
     return "".join(_c_encode(value, 0))
 
-ROWS_PER_STATEMENT = 1024  # SQLite; PostgreSQL takes a page's rows in one document
+# SQLite statement sizes (rows): a batch uses the smallest that holds it, or several of the
+# largest. PostgreSQL takes a page's rows in one document.
+ROWS_PER_STATEMENT = (64, 256, 1024)
 
 Field: TypeAlias = "models.Field[Any, Any] | None"  # None: a plain lookup value (text or number) passed as is
 
@@ -142,7 +144,7 @@ class Batch:
     def chunks(self, alias: str = "r", reserve: int = 0) -> Iterator[tuple[str, list[Any]]]:
         """(FROM item, its parameters) for each statement, leaving `reserve` variables free.
 
-        SQLite: statements of one fixed size, the last one padded with rows of NULLs, which the
+        SQLite: statements of a few fixed sizes, the last one padded with rows of NULLs, which the
         caller's WHERE must drop (every caller filters on a key cell). sqlite3 keeps each distinct
         statement prepared with a copy of its last parameters, so a size per page would cost a
         prepare per page and hold megabytes per cached statement; and few statements matter:
@@ -152,7 +154,8 @@ class Batch:
         if self.postgresql:
             yield f"jsonb_array_elements(%s::jsonb) WITH ORDINALITY AS {alias}(e, n)", self.params
             return
-        size = max(1, min(ROWS_PER_STATEMENT, (self.max_variables - reserve) // self._width))
+        fitting = max(1, (self.max_variables - reserve) // self._width)
+        size = min(next((tier for tier in ROWS_PER_STATEMENT if tier >= self.rows), ROWS_PER_STATEMENT[-1]), fitting)
         values = "(VALUES " + ", ".join(["(" + ", ".join(["%s"] * self._width) + ")"] * size) + f") AS {alias}"
         for start in range(0, self.rows, size):
             params = self.params[start * self._width : (start + size) * self._width]
