@@ -284,8 +284,8 @@ def _chunks(items: list[Any], size: int = 500) -> Iterable[list[Any]]:
         yield items[start : start + size]
 
 
-def _select(sql: str, values: Sequence[Any], columns: int, *, array: str = "text") -> list[tuple[Any, ...]]:
-    """Run `sql` (a SELECT of `columns` values ending in `IN`) for `values`, in chunks.
+def _select(sql: str, values: Sequence[Any], *, array: str = "text") -> list[tuple[Any, ...]]:
+    """Run `sql` (a SELECT ending in `IN`) for `values` (chunked on SQLite).
 
     On SQLite the rows come back packed in one JSON array: sqlite3 releases the GIL on every
     step, and with the page-preparing thread busy each re-acquisition would wait its turn.
@@ -304,7 +304,6 @@ def _select(sql: str, values: Sequence[Any], columns: int, *, array: str = "text
         for chunk in _chunks(list(values)):
             cursor.execute(packed + f" ({', '.join(['%s'] * len(chunk))})", chunk)
             found.extend(tuple(row) for row in json.loads(cursor.fetchone()[0]))
-    assert all(len(row) == columns for row in found)
     return found
 
 
@@ -313,7 +312,7 @@ def _held_versions(
 ) -> dict[str, dt.datetime]:
     """Key → last_updated of what we hold; with `ids`, also fills key → row id."""
     table = model._meta.db_table
-    rows = _select(f'SELECT "key", "last_updated", "id" FROM "{table}" WHERE "key" IN', keys, 3)
+    rows = _select(f'SELECT "key", "last_updated", "id" FROM "{table}" WHERE "key" IN', keys)
     if ids is not None:
         ids.update((key, pk) for key, _, pk in rows)
     held = {key: last_updated for key, last_updated, _ in rows}
@@ -492,7 +491,6 @@ def _retire_unlisted(keys: dict[int, str], listed: dict[str, dict[str, set[str]]
         for pk, location_id, uid, status in _select(
             f'SELECT "id", "location_id", "uid_key", "status" FROM "{EVSE._meta.db_table}" WHERE "location_id" IN',
             list(keys),
-            4,
             array="bigint",
         )
     ]
@@ -503,7 +501,6 @@ def _retire_unlisted(keys: dict[int, str], listed: dict[str, dict[str, set[str]]
     connectors = _select(
         f'SELECT "id", "evse_id", "id_key" FROM "{Connector._meta.db_table}" WHERE "evse_id" IN',
         list(wanted),
-        3,
         array="bigint",
     )
     dropped = [pk for pk, evse_id, id_key in connectors if id_key not in wanted[evse_id]]
