@@ -461,7 +461,7 @@ def patch_evse(
     evse_uid: str,
     patch: wire.EvsePatch,
 ) -> Outcome:
-    """The hot path (status changes): five statements inside the transaction."""
+    """The hot path (status changes): four statements inside the transaction (two SELECTs, two UPDATEs)."""
     with transaction.atomic():
         site = _site(
             partner=partner, country_code=country_code, party_id=party_id, location_id=location_id, lock=True
