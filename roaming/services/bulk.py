@@ -123,7 +123,7 @@ def encoder() -> Encoder:
 class Batch:
     """The rows of one table for one statement (or a few, for SQLite's parameter limit).
 
-    In the SQL, the batch is a FROM item (`source`) whose row gives each field's value
+    In the SQL, the batch is a FROM item (`chunks`) whose row gives each field's value
     (`cell`, cast for its column) or a plain value for joins and filters (`text`).
     """
 
@@ -134,10 +134,10 @@ class Batch:
         self.params = params
         self.max_variables = encoder.max_variables
         # SQLite: the VALUES column (1-based) where each field starts; a point takes two.
-        self._columns: list[int] = []
+        self._starts: list[int] = []
         column = 1
         for field in self.fields:
-            self._columns.append(column)
+            self._starts.append(column)
             column += 2 if isinstance(field, PointField) else 1
         self._width = column  # the fields' columns and the row number
 
@@ -162,6 +162,11 @@ class Batch:
             params.extend([None] * (size * self._width - len(params)))
             yield values, params
 
+    @property
+    def columns(self) -> list[str]:
+        """The table columns the batch's fields fill (lookup values left out)."""
+        return [field.column for field in self.fields if field is not None]
+
     def order(self, alias: str = "r") -> str:
         """The row's place in the batch: `ORDER BY` it so ids follow the order received."""
         return f"{alias}.n" if self.postgresql else f"{alias}.column{self._width}"
@@ -170,7 +175,7 @@ class Batch:
         """Field `index` of the row as a plain value: for joins and filters."""
         if self.postgresql:
             return f"({alias}.e->>{index})"
-        return f"{alias}.column{self._columns[index]}"
+        return f"{alias}.column{self._starts[index]}"
 
     def cell(self, index: int, alias: str = "r") -> str:
         """Field `index` of the row, as a value for its column."""
@@ -178,7 +183,7 @@ class Batch:
         value = self.text(index, alias)
         if not self.postgresql:
             if isinstance(field, PointField):
-                latitude = f"{alias}.column{self._columns[index] + 1}"
+                latitude = f"{alias}.column{self._starts[index] + 1}"
                 return f"CASE WHEN {value} IS NULL THEN NULL ELSE MakePoint({value}, {latitude}, 4326) END"
             return value  # already as Django stores it (see Encoder)
         if isinstance(field, PointField):

@@ -85,9 +85,7 @@ def _value(item: Any) -> Any:
 
 def _values(items: Iterable[Any] | None) -> list[Any]:
     """A list of enum members as a list of str (StrEnum members are str: no conversion needed)."""
-    if not items:
-        return []
-    return [item if isinstance(item, str) else _value(item) for item in items]
+    return [_value(item) for item in items or ()]
 
 
 def _lon_lat(coordinates: Any) -> tuple[float, float] | None:
@@ -307,19 +305,16 @@ def _select(sql: str, values: Sequence[Any], *, array: str = "text") -> list[tup
     return found
 
 
-def _held_versions(
-    model: type[Location] | type[Tariff], keys: Sequence[str], ids: dict[str, int] | None = None
-) -> dict[str, dt.datetime]:
-    """Key → last_updated of what we hold; with `ids`, also fills key → row id."""
+def _held(model: type[Location] | type[Tariff], keys: Sequence[str]) -> tuple[dict[str, dt.datetime], dict[str, int]]:
+    """What we hold of these keys: key → last_updated, and key → row id."""
     table = model._meta.db_table
     rows = _select(f'SELECT "key", "last_updated", "id" FROM "{table}" WHERE "key" IN', keys)
-    if ids is not None:
-        ids.update((key, pk) for key, _, pk in rows)
-    held = {key: last_updated for key, last_updated, _ in rows}
+    ids = {key: pk for key, _, pk in rows}
+    versions = {key: last_updated for key, last_updated, _ in rows}
     if connection.vendor != "postgresql":  # a plain SQLite cursor gives naive UTC text: Django's own converter
         convert = connection.ops.convert_datetimefield_value
-        held = {key: convert(value, None, connection) for key, value in held.items()}
-    return held
+        versions = {key: convert(value, None, connection) for key, value in versions.items()}
+    return versions, ids
 
 
 def _newest(wires: Sequence[Any]) -> dict[str, int]:
@@ -360,12 +355,9 @@ class PreparedLocations:
 
     versions: dict[str, dt.datetime]  # key → last_updated
     listed: dict[str, dict[str, set[str]]]  # key → EVSE uid_key → connector id_keys
-    location_columns: list[str]
     locations: bulk.Batch
-    evse_columns: list[str]
-    evses: bulk.Batch
-    connector_columns: list[str]
-    connectors: bulk.Batch
+    evses: bulk.Batch  # (location key, columns…)
+    connectors: bulk.Batch  # (location key, EVSE uid_key, columns…)
 
 
 def prepare_locations(
@@ -412,11 +404,8 @@ def prepare_locations(
     return PreparedLocations(
         versions=versions,
         listed=listed,
-        location_columns=location_columns,
         locations=encoder.batch(bulk.model_fields(Location, location_columns), location_rows),
-        evse_columns=evse_columns,
         evses=encoder.batch([None, *bulk.model_fields(EVSE, evse_columns)], evse_rows),
-        connector_columns=connector_columns,
         connectors=encoder.batch([None, None, *bulk.model_fields(Connector, connector_columns)], connector_rows),
     )
 
@@ -425,15 +414,15 @@ def prepare_locations(
 def write_locations(prepared: PreparedLocations) -> StoreResult:
     """Write prepared Locations: newer ones replace what we hold, with their EVSEs and connectors."""
     result = StoreResult()
-    held_ids: dict[str, int] = {}
-    held = _held_versions(Location, list(prepared.versions), held_ids)
+    held, held_ids = _held(Location, list(prepared.versions))
     changed = _compare(prepared.versions, held, result)
     if not changed:
         return result
     only_changed = [json.dumps(changed)]
     location_table, evse_table = Location._meta.db_table, EVSE._meta.db_table
     with connection.cursor() as cursor:
-        columns, batch = prepared.location_columns, prepared.locations
+        batch = prepared.locations
+        columns = batch.columns
         for source, params in batch.chunks(reserve=1):
             bulk.execute(
                 cursor,
@@ -446,7 +435,8 @@ def write_locations(prepared: PreparedLocations) -> StoreResult:
                 params + only_changed,
             )
         _retire_unlisted({held_ids[key]: key for key in changed if key in held}, prepared.listed, dt.datetime.now(dt.UTC))
-        columns, batch = prepared.evse_columns, prepared.evses
+        batch = prepared.evses
+        columns = batch.columns
         for source, params in batch.chunks(reserve=1) if batch.rows else ():
             bulk.execute(
                 cursor,
@@ -459,7 +449,8 @@ def write_locations(prepared: PreparedLocations) -> StoreResult:
                 + bulk.any_changed(EVSE, ["raw", "status", "last_updated"]),
                 params + only_changed,
             )
-        columns, batch = prepared.connector_columns, prepared.connectors
+        batch = prepared.connectors
+        columns = batch.columns
         for source, params in batch.chunks(reserve=1) if batch.rows else ():
             bulk.execute(
                 cursor,
@@ -533,7 +524,7 @@ def store_tariffs(*, partner: Partner, tariffs: Sequence[Any], now: dt.datetime 
     now = now or dt.datetime.now(dt.UTC)
     result = StoreResult()
     newest = _newest(tariffs)
-    held = _held_versions(Tariff, list(newest))
+    held, _ = _held(Tariff, list(newest))
     changed = [(key, tariffs[newest[key]]) for key in _compare({k: tariffs[i].last_updated for k, i in newest.items()}, held, result)]
     if not changed:
         return result

@@ -308,7 +308,8 @@ def _save_site(site: _Site, last_updated: dt.datetime, *, location_fields: Seque
         _update(location, ["last_updated", "received_at", *SUMMARY_FIELDS])
 
 
-# Every EVSE column but the point (which needs the backend's geometry placeholder) and the key.
+# Every EVSE column but the id, the location and the point (which needs the backend's geometry
+# placeholder): what a PATCH that sends no coordinates can change.
 _EVSE_COLUMNS = [f.name for f in EVSE._meta.concrete_fields if f.name not in ("id", "location", "point")]
 
 

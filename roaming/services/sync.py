@@ -109,14 +109,10 @@ class _Page:
 def _prepare_page(
     response: OcpiResponse, *, partner: Partner, parties: set[tuple[str, str]], module: str, encoder: bulk.Encoder
 ) -> _Page:
-    """Decode a page and build its rows: pure Python, no database (runs in the preparing thread)."""
-    with cyclic_gc_paused():  # ~100,000 short-lived objects, no cycles: see feeds
-        return _prepare_page_now(response, partner=partner, parties=parties, module=module, encoder=encoder)
+    """Decode a page and build its rows: pure Python, no database (runs in the preparing thread).
 
-
-def _prepare_page_now(
-    response: OcpiResponse, *, partner: Partner, parties: set[tuple[str, str]], module: str, encoder: bulk.Encoder
-) -> _Page:
+    The cyclic GC is already paused for the whole run (the collector is process-wide).
+    """
     try:
         page = decode_page(response.body_bytes, kind=module)  # type: ignore[call-overload]
     except FeedDecodeError as error:

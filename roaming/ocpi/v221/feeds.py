@@ -252,6 +252,9 @@ class NonFinite(float):
         return number
 
 
+_NUL = "contains a NUL character (\\u0000), which cannot be stored"
+
+
 def unstorable(value: Any, path: str = "") -> str | None:
     """Why a parsed JSON value cannot be stored as is, naming the path; None when it can.
 
@@ -263,12 +266,12 @@ def unstorable(value: Any, path: str = "") -> str | None:
     if isinstance(value, NonFinite):
         return f"{here}: {value.token} is not a JSON number"
     if isinstance(value, str):
-        return f"{here}: contains a NUL character (\\u0000), which cannot be stored" if "\x00" in value else None
+        return f"{here}: {_NUL}" if "\x00" in value else None
     if isinstance(value, dict):
         for key, item in value.items():
             inner = f"{path}.{key}" if path else str(key)
             if "\x00" in key:
-                return f"{inner}: contains a NUL character (\\u0000), which cannot be stored"
+                return f"{inner}: {_NUL}"
             if (found := unstorable(item, inner)) is not None:
                 return found
     elif isinstance(value, list):
