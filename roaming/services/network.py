@@ -14,6 +14,7 @@ Rules that hold on every write path, pull or push:
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -103,7 +104,9 @@ def _dump(obj: Any, *, exclude: set[str] | None = None) -> dict[str, Any]:
 
 
 def _without(document: dict[str, Any], name: str) -> dict[str, Any]:
-    return {key: value for key, value in document.items() if key != name}
+    copy = dict(document)  # a C-level copy: cheaper than a comprehension that skips the key
+    copy.pop(name, None)
+    return copy
 
 
 def _name(details: Any) -> str:
@@ -131,34 +134,56 @@ class EvseFacts:
 
 
 _TENTH = Decimal("0.1")
+_REMOVED, _AVAILABLE = str(EVSE.Status.REMOVED), str(EVSE.Status.AVAILABLE)
 
 
 def summarize(*, publish: bool, evses: Iterable[EvseFacts]) -> dict[str, Any]:
     """The per-location summary fields, from its EVSEs. One function for every write path."""
-    active = [e for e in evses if e.status != EVSE.Status.REMOVED]
-    max_power_w = max((power for e in active for _, power in e.connectors), default=0)
-    return {
-        "evse_count": len(active),
-        "available_evse_count": sum(1 for e in active if e.status == EVSE.Status.AVAILABLE),
-        "max_power_kw": (Decimal(max_power_w) / 1000).quantize(_TENTH),
-        "connector_standards": sorted({standard for e in active for standard, _ in e.connectors}),
-        "remote_start_capable": any("REMOTE_START_STOP_CAPABLE" in e.capabilities for e in active),
-        "ad_hoc_payment_capable": any(not AD_HOC_CAPABILITIES.isdisjoint(e.capabilities) for e in active),
-        "status_updated_at": max((e.last_updated for e in active), default=None),
-        "is_visible": publish and bool(active),
-    }
+    return dict(zip(SUMMARY_FIELDS, _summary_values(publish, evses), strict=True))
+
+
+def _summary_values(publish: bool, evses: Iterable[EvseFacts]) -> list[Any]:
+    """`summarize`'s values in SUMMARY_FIELDS order, in one pass (a sync page runs it 1,000 times)."""
+    count = available = max_power_w = 0
+    standards: set[str] = set()
+    remote_start = ad_hoc = False
+    newest: dt.datetime | None = None
+    for evse in evses:
+        status = evse.status
+        if status == _REMOVED:
+            continue
+        count += 1
+        if status == _AVAILABLE:
+            available += 1
+        for standard, power in evse.connectors:
+            standards.add(standard)
+            if power > max_power_w:
+                max_power_w = power
+        capabilities = evse.capabilities
+        if capabilities:
+            remote_start = remote_start or "REMOTE_START_STOP_CAPABLE" in capabilities
+            ad_hoc = ad_hoc or not AD_HOC_CAPABILITIES.isdisjoint(capabilities)
+        if newest is None or evse.last_updated > newest:
+            newest = evse.last_updated
+    return [
+        count,
+        available,
+        (Decimal(max_power_w) / 1000).quantize(_TENTH),
+        sorted(standards),
+        remote_start,
+        ad_hoc,
+        newest,
+        publish and count > 0,
+    ]
 
 
 def facts_from_wire(evse: Any) -> EvseFacts:
     return EvseFacts(
-        status=_value(evse.status),
-        capabilities=_values(evse.capabilities),
+        status=evse.status,
+        capabilities=evse.capabilities or (),
         last_updated=evse.last_updated,
         connectors=[
-            (
-                _value(c.standard),
-                connector_power_w(_value(c.power_type), c.max_voltage, c.max_amperage, c.max_electric_power),
-            )
+            (c.standard, connector_power_w(c.power_type, c.max_voltage, c.max_amperage, c.max_electric_power))
             for c in evse.connectors
         ],
     )
@@ -187,43 +212,67 @@ class StoreResult:
     older_ignored: int = 0
 
 
-def _location_columns(partner: Partner, wire: Any, now: dt.datetime, source: dict[str, Any] | None = None) -> dict[str, Any]:
-    """A Location's columns (attnames; `point` as (longitude, latitude)), summary included.
+# Row layouts (attnames; `point` as (longitude, latitude)). The wire enums are StrEnums, so a
+# member is already the str stored: values are taken as they are.
+LOCATION_ROW = [
+    "partner_id", "country_code", "party_id", "ocpi_id", "key", "publish", "name", "address", "city",
+    "postal_code", "state", "country", "point", "parking_type", "time_zone", "opening_times",
+    "charging_when_closed", "facilities", "operator_name", "suboperator_name", "owner_name",
+    "publish_allowed_to", "last_updated", "raw", "received_at", *SUMMARY_FIELDS,
+]  # fmt: skip
+EVSE_ROW = [
+    "location_id", "uid", "uid_key", "evse_id", "status", "capabilities", "floor_level",
+    "physical_reference", "parking_restrictions", "point", "last_updated", "raw",
+]  # fmt: skip
+CONNECTOR_ROW = [
+    "evse_id", "ocpi_id", "id_key", "standard", "format", "power_type", "max_voltage", "max_amperage",
+    "max_electric_power", "tariff_ids", "terms_and_conditions", "last_updated",
+]  # fmt: skip
 
-    `source` is the JSON object as received when it validated as is: it is kept as `raw`
-    (what the partner sent, for audit), which also spares re-serialising the model.
+
+def _location_values(partner: Partner, wire: Any, now: dt.datetime, source: dict[str, Any] | None = None) -> list[Any]:
+    """A Location's values in LOCATION_ROW order, summary included.
+
+    `source` is the JSON object as received when it validated as is: it is kept as `raw` (what
+    the partner sent, for audit), which also spares re-serialising the model. The location's
+    raw leaves its EVSEs out: each EVSE row keeps its own raw (without connectors, which are
+    columns), so the object is held once, not twice.
     """
-    columns = {
-        "partner_id": partner.pk,
-        "country_code": wire.country_code.upper(),
-        "party_id": wire.party_id.upper(),
-        "ocpi_id": wire.id,
-        "key": Location.make_key(wire.country_code, wire.party_id, wire.id),
-        "publish": wire.publish,
-        "name": wire.name or "",
-        "address": wire.address,
-        "city": wire.city or "",
-        "postal_code": wire.postal_code or "",
-        "state": wire.state or "",
-        "country": wire.country,
-        "point": _lon_lat(wire.coordinates),
-        "parking_type": _value(wire.parking_type) or "",
-        "time_zone": wire.time_zone,
-        "opening_times": _dump(wire.opening_times) if wire.opening_times is not None else None,
-        "charging_when_closed": True if wire.charging_when_closed is None else wire.charging_when_closed,
-        "facilities": _values(wire.facilities),
-        "operator_name": _name(wire.operator) or partner.name,
-        "suboperator_name": _name(wire.suboperator),
-        "owner_name": _name(wire.owner),
-        "publish_allowed_to": [_dump(p) for p in wire.publish_allowed_to or []],
-        "last_updated": wire.last_updated,
-        # The location without its EVSEs: each EVSE row keeps its own raw (without connectors,
-        # which are columns), so the object is held once, not twice.
-        "raw": _without(source, "evses") if source is not None else _dump(wire, exclude={"evses"}),
-        "received_at": now,
-    }
-    columns.update(summarize(publish=wire.publish, evses=[facts_from_wire(e) for e in wire.evses or []]))
-    return columns
+    country_code, party_id = wire.country_code.upper(), wire.party_id.upper()
+    coordinates = wire.coordinates
+    return [
+        partner.pk,
+        country_code,
+        party_id,
+        wire.id,
+        f"{country_code.strip()}*{party_id.strip()}*{wire.id.strip().upper()}",  # Location.make_key
+        wire.publish,
+        wire.name or "",
+        wire.address,
+        wire.city or "",
+        wire.postal_code or "",
+        wire.state or "",
+        wire.country,
+        None if coordinates is None else (float(coordinates.longitude), float(coordinates.latitude)),
+        wire.parking_type or "",
+        wire.time_zone,
+        _dump(wire.opening_times) if wire.opening_times is not None else None,
+        True if wire.charging_when_closed is None else wire.charging_when_closed,
+        list(wire.facilities or ()),
+        _name(wire.operator) or partner.name,
+        _name(wire.suboperator),
+        _name(wire.owner),
+        [_dump(p) for p in wire.publish_allowed_to] if wire.publish_allowed_to else [],
+        wire.last_updated,
+        _without(source, "evses") if source is not None else _dump(wire, exclude={"evses"}),
+        now,
+        *_summary_values(wire.publish, [facts_from_wire(e) for e in wire.evses or ()]),
+    ]
+
+
+def _location_columns(partner: Partner, wire: Any, now: dt.datetime, source: dict[str, Any] | None = None) -> dict[str, Any]:
+    """`_location_values` by column name."""
+    return dict(zip(LOCATION_ROW, _location_values(partner, wire, now, source), strict=True))
 
 
 def _location_row(partner: Partner, wire: Any, now: dt.datetime) -> Location:
@@ -231,50 +280,50 @@ def _location_row(partner: Partner, wire: Any, now: dt.datetime) -> Location:
     return Location(**{**columns, "point": _as_point(columns["point"])})
 
 
-def _evse_columns(location_id: int, wire: Any, source: dict[str, Any] | None = None) -> dict[str, Any]:
-    return {
-        "location_id": location_id,
-        "uid": wire.uid,
-        "uid_key": wire.uid.upper(),
-        "evse_id": wire.evse_id or "",
-        "status": _value(wire.status),
-        "capabilities": _values(wire.capabilities),
-        "floor_level": wire.floor_level or "",
-        "physical_reference": wire.physical_reference or "",
-        "parking_restrictions": _values(wire.parking_restrictions),
-        "point": _lon_lat(wire.coordinates),
-        "last_updated": wire.last_updated,
-        "raw": _without(source, "connectors") if source is not None else _dump(wire, exclude={"connectors"}),
-    }
+def _evse_values(location: Any, wire: Any, source: dict[str, Any] | None = None) -> list[Any]:
+    """An EVSE's values in EVSE_ROW order; `location` fills location_id (an id, or a key in a batch)."""
+    coordinates = wire.coordinates
+    return [
+        location,
+        wire.uid,
+        wire.uid.upper(),
+        wire.evse_id or "",
+        wire.status,
+        list(wire.capabilities or ()),
+        wire.floor_level or "",
+        wire.physical_reference or "",
+        list(wire.parking_restrictions or ()),
+        None if coordinates is None else (float(coordinates.longitude), float(coordinates.latitude)),
+        wire.last_updated,
+        _without(source, "connectors") if source is not None else _dump(wire, exclude={"connectors"}),
+    ]
 
 
 def _evse_row(location_id: int, wire: Any) -> EVSE:
-    columns = _evse_columns(location_id, wire)
+    columns = dict(zip(EVSE_ROW, _evse_values(location_id, wire), strict=True))
     return EVSE(**{**columns, "point": _as_point(columns["point"])})
 
 
-def _connector_columns(evse_id: int, connectors: Iterable[Any]) -> list[dict[str, Any]]:
+def _connector_values(evse: Any, c: Any) -> list[Any]:
+    """A connector's values in CONNECTOR_ROW order; `evse` fills evse_id (an id, or a key in a batch)."""
     return [
-        {
-            "evse_id": evse_id,
-            "ocpi_id": c.id,
-            "id_key": c.id.upper(),
-            "standard": _value(c.standard),
-            "format": _value(c.format),
-            "power_type": _value(c.power_type),
-            "max_voltage": c.max_voltage,
-            "max_amperage": c.max_amperage,
-            "max_electric_power": c.max_electric_power,
-            "tariff_ids": list(c.tariff_ids or []),
-            "terms_and_conditions": c.terms_and_conditions or "",
-            "last_updated": c.last_updated,
-        }
-        for c in connectors
+        evse,
+        c.id,
+        c.id.upper(),
+        c.standard,
+        c.format,
+        c.power_type,
+        c.max_voltage,
+        c.max_amperage,
+        c.max_electric_power,
+        list(c.tariff_ids or ()),
+        c.terms_and_conditions or "",
+        c.last_updated,
     ]
 
 
 def _connector_rows(evse_id: int, connectors: Iterable[Any]) -> list[Connector]:
-    return [Connector(**columns) for columns in _connector_columns(evse_id, connectors)]
+    return [Connector(**dict(zip(CONNECTOR_ROW, _connector_values(evse_id, c), strict=True))) for c in connectors]
 
 
 def _chunks(items: list[Any], size: int = 500) -> Iterable[list[Any]]:
@@ -283,26 +332,24 @@ def _chunks(items: list[Any], size: int = 500) -> Iterable[list[Any]]:
 
 
 def _select(sql: str, values: Sequence[Any], *, array: str = "text") -> list[tuple[Any, ...]]:
-    """Run `sql` (a SELECT ending in `IN`) for `values` (chunked on SQLite).
+    """Run `sql` (a SELECT ending in `IN`) for `values`, in one statement.
 
-    On SQLite the rows come back packed in one JSON array: sqlite3 releases the GIL on every
-    step, and with the page-preparing thread busy each re-acquisition would wait its turn.
+    On SQLite the values go in as one JSON array (one statement to prepare, whatever their
+    number) and the rows come back packed in one JSON array: sqlite3 releases the GIL on every
+    step, and with the fetching thread busy each re-acquisition would wait its turn.
     """
     if not values:
         return []
-    found: list[tuple[Any, ...]] = []
-    select, _, rest = sql.partition(" FROM ")
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             # "= ANY(array)" lets the planner use the index; "IN (SELECT unnest(…))" became a
             # hash join over the whole EVSE table.
             cursor.execute(sql.removesuffix(" IN") + f" = ANY(%s::{array}[])", [list(values)])
             return cursor.fetchall()
-        packed = f"SELECT json_group_array(json_array({select.removeprefix('SELECT ')})) FROM {rest}"
-        for chunk in _chunks(list(values)):
-            cursor.execute(packed + f" ({', '.join(['%s'] * len(chunk))})", chunk)
-            found.extend(tuple(row) for row in json.loads(cursor.fetchone()[0]))
-    return found
+        select, _, rest = sql.partition(" FROM ")
+        packed = f"SELECT json_group_array(json_array({select.removeprefix('SELECT ')})) FROM {rest} (SELECT value FROM json_each(%s))"
+        cursor.execute(packed, [json.dumps(list(values))])
+        return [tuple(row) for row in json.loads(cursor.fetchone()[0])]
 
 
 def _held(model: type[Location] | type[Tariff], keys: Sequence[str]) -> tuple[dict[str, dt.datetime], dict[str, int]]:
@@ -375,39 +422,38 @@ def prepare_locations(
     connector_rows: list[list[Any]] = []
     versions: dict[str, dt.datetime] = {}
     listed: dict[str, dict[str, set[str]]] = {}
-    location_columns: list[str] = []
-    evse_columns: list[str] = []
-    connector_columns: list[str] = []
-    for key, index in _newest(locations).items():
+    key_at = LOCATION_ROW.index("key")
+    for index in _newest(locations).values():
         wire = locations[index]
         source = sources[index] if sources is not None else None
-        columns = _location_columns(partner, wire, now, source)
-        location_columns = location_columns or list(columns)
-        location_rows.append(list(columns.values()))
+        row = _location_values(partner, wire, now, source)
+        key = row[key_at]
+        location_rows.append(row)
         versions[key] = wire.last_updated
         evses = listed[key] = {}
         evse_sources = source.get("evses") if source is not None else None
-        for position, evse in enumerate(wire.evses or []):
-            evse_row = _evse_columns(0, evse, evse_sources[position] if evse_sources else None)
-            evse_columns = evse_columns or list(evse_row)[1:]
-            uid_key = evse_row["uid_key"]
-            values = list(evse_row.values())
-            values[0] = key  # location_id → the location's key
-            evse_rows.append(values)
+        for position, evse in enumerate(wire.evses or ()):
+            evse_row = _evse_values(key, evse, evse_sources[position] if evse_sources else None)
+            evse_rows.append(evse_row)
+            uid_key = evse_row[2]
             connector_ids = evses[uid_key] = set()
-            for connector_row in _connector_columns(0, evse.connectors):
-                connector_columns = connector_columns or list(connector_row)[1:]
-                connector_ids.add(connector_row["id_key"])
-                values = list(connector_row.values())
-                values[0] = uid_key  # evse_id → the EVSE's uid, with the location's key before it
-                connector_rows.append([key, *values])
+            for connector in evse.connectors:
+                connector_row = _connector_values(uid_key, connector)
+                connector_ids.add(connector_row[2])
+                connector_rows.append([key, *connector_row])
     return PreparedLocations(
         versions=versions,
         listed=listed,
-        locations=encoder.batch(bulk.model_fields(Location, location_columns), location_rows),
-        evses=encoder.batch([None, *bulk.model_fields(EVSE, evse_columns)], evse_rows),
-        connectors=encoder.batch([None, None, *bulk.model_fields(Connector, connector_columns)], connector_rows),
+        locations=encoder.batch(_LOCATION_FIELDS(), location_rows),
+        evses=encoder.batch([None, *_EVSE_FIELDS()], evse_rows),
+        connectors=encoder.batch([None, None, *_CONNECTOR_FIELDS()], connector_rows),
     )
+
+
+# The model fields a batch's columns fill (the first EVSE and connector values are lookup keys).
+_LOCATION_FIELDS = functools.cache(lambda: bulk.model_fields(Location, LOCATION_ROW))
+_EVSE_FIELDS = functools.cache(lambda: bulk.model_fields(EVSE, EVSE_ROW[1:]))
+_CONNECTOR_FIELDS = functools.cache(lambda: bulk.model_fields(Connector, CONNECTOR_ROW[1:]))
 
 
 @transaction.atomic
@@ -418,7 +464,15 @@ def write_locations(prepared: PreparedLocations) -> StoreResult:
     changed = _compare(prepared.versions, held, result)
     if not changed:
         return result
-    only_changed = [json.dumps(changed)]
+    # Rows of keys we hold as they are are left out; when every key changed (a first pull),
+    # the filter is left out instead, and the join by key alone drops SQLite's padding rows.
+    every_key = len(changed) == len(prepared.versions)
+    only_changed = [] if every_key else [json.dumps(changed)]
+
+    def keys_wanted(batch: bulk.Batch) -> str:
+        key = batch.text(0 if batch is not prepared.locations else batch.columns.index("key"))
+        return f"{key} IS NOT NULL" if every_key else bulk.in_list(key)
+
     location_table, evse_table = Location._meta.db_table, EVSE._meta.db_table
     with connection.cursor() as cursor:
         batch = prepared.locations
@@ -427,7 +481,7 @@ def write_locations(prepared: PreparedLocations) -> StoreResult:
             bulk.execute(
                 cursor,
                 bulk.insert_into(Location, columns)
-                + f"SELECT {batch.cells()} FROM {source} WHERE {bulk.in_list(batch.text(columns.index('key')))} "
+                + f"SELECT {batch.cells()} FROM {source} WHERE {keys_wanted(batch)} "
                 + f"ORDER BY {batch.order()}"
                 + bulk.on_conflict(["key"], [c for c in columns if c != "key"])
                 # Belt and braces against a concurrent writer between our read and this write.
@@ -443,7 +497,7 @@ def write_locations(prepared: PreparedLocations) -> StoreResult:
                 bulk.insert_into(EVSE, ["location_id", *columns])
                 + f"SELECT l.id, {batch.cells(1)} "
                 + f'FROM {source} JOIN "{location_table}" l ON l."key" = {batch.text(0)} '
-                + f"WHERE {bulk.in_list(batch.text(0))} ORDER BY {batch.order()}"
+                + f"WHERE {keys_wanted(batch)} ORDER BY {batch.order()}"
                 + bulk.on_conflict(["location_id", "uid_key"], [c for c in columns if c != "uid_key"])
                 # Every column derives from raw, but for a status set by _retire_unlisted.
                 + bulk.any_changed(EVSE, ["raw", "status", "last_updated"]),
@@ -458,7 +512,7 @@ def write_locations(prepared: PreparedLocations) -> StoreResult:
                 + f"SELECT e.id, {batch.cells(2)} "
                 + f'FROM {source} JOIN "{location_table}" l ON l."key" = {batch.text(0)} '
                 + f'JOIN "{evse_table}" e ON e."location_id" = l.id AND e."uid_key" = {batch.text(1)} '
-                + f"WHERE {bulk.in_list(batch.text(0))} ORDER BY {batch.order()}"
+                + f"WHERE {keys_wanted(batch)} ORDER BY {batch.order()}"
                 + bulk.on_conflict(["evse_id", "id_key"], [c for c in columns if c != "id_key"])
                 + bulk.any_changed(Connector, [c for c in columns if c != "id_key"]),
                 params + only_changed,
