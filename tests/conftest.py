@@ -30,8 +30,11 @@ def simulator():
 
 
 @pytest.fixture
-def celery_worker_process(transactional_db, settings):
+def celery_worker_process(request, transactional_db, settings):
     """A real `celery worker` process on the configured broker, sharing the test database.
+
+    `--pool=solo` unless the test asks for another (indirect parametrisation: "prefork" runs
+    tasks in a forked child, as deployed).
 
     Embedded run: kombu's filesystem broker and the SpatiaLite test file under var/.
     CI's second run: Redis and the PostgreSQL test database.
@@ -49,12 +52,13 @@ def celery_worker_process(transactional_db, settings):
         database_url = f"spatialite:///{db['NAME']}"
     else:
         database_url = f"postgis://{db['USER'] or 'postgres'}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-    env = {**os.environ, "DATABASE_URL": database_url, "OCPI_BASE_URL": settings.OCPI_BASE_URL}
+    env = {**os.environ, "DATABASE_URL": database_url, "OCPI_BASE_URL": settings.OCPI_BASE_URL, "OCPI_SYNC_WORKERS": "2"}
+    pool = getattr(request, "param", "solo")
     # A queue of its own: another worker on this machine (the demo's) must not take our tasks.
     queue = f"test-{os.getpid()}-{time.monotonic_ns()}"
     root = Path(__file__).resolve().parent.parent
     process = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo", "--loglevel=INFO", "--without-heartbeat",
+        [sys.executable, "-m", "celery", "-A", "config", "worker", f"--pool={pool}", "--concurrency=1", "--loglevel=INFO", "--without-heartbeat",
          "--without-gossip", "--without-mingle", "-Q", queue],
         cwd=root,
         env=env,

@@ -33,7 +33,7 @@ from roaming.models import EVSE, Connector, Location, Partner, SyncRun
 from roaming.ocpi.client import OcpiClient, OcpiResponse, Routing, TransportError, iterate_pages
 from roaming.ocpi.envelope import format_datetime
 from roaming.ocpi.v221.feeds import FeedDecodeError, FeedStatusError, cyclic_gc_paused, decode_page
-from roaming.services import bulk, network
+from roaming.services import bulk, forked, network
 
 logger = logging.getLogger(__name__)
 
@@ -97,26 +97,26 @@ def _claim(partner: Partner, module: str, full: bool) -> SyncRun:
 
 @dataclass
 class _Page:
-    """One page as the preparing thread hands it over: ready to write, or why it cannot be."""
+    """One page made ready to write, or why it cannot be."""
 
-    response: OcpiResponse
     error: FeedDecodeError | None = None
-    own: list[Any] = field(default_factory=list)  # objects of the partner's own parties
+    objects: int = 0  # objects of the partner's own parties
+    own: list[Any] = field(default_factory=list)  # those objects, when the write needs them (Tariffs)
     prepared: network.PreparedLocations | None = None  # the Locations module's rows
     rejects: list[tuple[str, str, Any]] = field(default_factory=list)  # (object id, reason, raw)
 
 
 def _prepare_page(
-    response: OcpiResponse, *, partner: Partner, parties: set[tuple[str, str]], module: str, encoder: bulk.Encoder
+    body: bytes, *, partner: Partner, parties: set[tuple[str, str]], module: str, encoder: bulk.Encoder
 ) -> _Page:
-    """Decode a page and build its rows: pure Python, no database (runs in the preparing thread).
+    """Decode a page and build its rows: pure Python, no database (a worker process or thread).
 
     The cyclic GC is already paused for the whole run (the collector is process-wide).
     """
     try:
-        page = decode_page(response.body_bytes, kind=module)  # type: ignore[call-overload]
+        page = decode_page(body, kind=module)  # type: ignore[call-overload]
     except FeedDecodeError as error:
-        return _Page(response, error=error)
+        return _Page(error=error)
     own, sources, foreign = [], [], []
     for decoded in page.decoded:
         obj = decoded.obj
@@ -130,51 +130,68 @@ def _prepare_page(
         (obj.id, f"belongs to {obj.country_code}*{obj.party_id}, a party this partner does not represent", obj.model_dump(mode="json"))
         for obj in foreign
     ]
-    prepared = None
-    if module == "locations" and own:
-        prepared = network.prepare_locations(partner=partner, locations=own, sources=sources, encoder=encoder)
-    return _Page(response, own=own, prepared=prepared, rejects=rejects)
+    if module == "locations":
+        prepared = network.prepare_locations(partner=partner, locations=own, sources=sources, encoder=encoder) if own else None
+        return _Page(objects=len(own), prepared=prepared, rejects=rejects)
+    return _Page(objects=len(own), own=own, rejects=rejects)
 
 
 class _Pipeline:
-    """Fetch, decode and prepare the next page in a thread while the caller writes this one.
+    """Fetch, decode and prepare the next pages while the caller writes this one.
 
-    The caller's writes are a few statements per page, each a single wait on the database with
-    the GIL released (see `bulk`), so the two overlap on two cores. Only I/O and pure Python
-    happen in the thread: Django connections are per-thread and the caller's transaction is its
-    own. Pages come out in order; a transport error comes out where it happened. The thread runs
-    at most one page ahead and stops when the caller leaves the loop early.
+    A thread fetches (I/O); decoding and row building, the bulk of a page's Python, run in
+    `workers` forked processes (page i on worker i mod n) so they use the other cores, or in the
+    thread itself when there are none. The caller's writes are a few statements per page, each a
+    single wait on the database with the GIL released (see `bulk`). Django connections are
+    per-thread and the caller's transaction is its own; the workers never touch the database.
+    Pages come out in order; a transport error comes out where it happened. At most `ahead`
+    pages are in flight; everything stops when the caller leaves the loop early.
     """
 
     _DONE = object()
 
-    def __init__(self, responses: Iterator[OcpiResponse], prepare: Callable[[OcpiResponse], _Page]) -> None:
+    def __init__(self, responses: Iterator[OcpiResponse], prepare: Callable[[bytes], _Page], *, workers: int = 0) -> None:
         self._responses = responses
         self._prepare = prepare
-        self._queue: queue.Queue[Any] = queue.Queue(maxsize=1)
+        self._pool = forked.ForkPool(prepare, workers) if workers and forked.can_fork() else None
+        # In flight at most: the page being written, one being fetched, one per worker.
+        ahead = 2 + (workers if self._pool is not None else 0)
+        self._queue: queue.Queue[Any] = queue.Queue()
+        self._slots = threading.Semaphore(ahead)
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="ocpi-sync-prepare", daemon=True)
+        self._thread = threading.Thread(target=self._run, name="ocpi-sync-fetch", daemon=True)
 
     def _run(self) -> None:
         try:
-            for response in self._responses:
-                page = self._prepare(response)
-                if not self._put(page) or page.error is not None:
+            responses = iter(self._responses)
+            number = 0
+            while self._take_slot():
+                response = next(responses, None)
+                if response is None:
+                    self._queue.put(self._DONE)
                     return
-            self._put(self._DONE)
+                if self._pool is not None:
+                    worker = number % len(self._pool)
+                    self._pool.submit(worker, response.body_bytes)
+                    self._queue.put((response, worker))
+                else:
+                    page = self._prepare(response.body_bytes)
+                    self._queue.put((response, page))
+                    if page.error is not None:
+                        return
+                number += 1
         except BaseException as error:  # noqa: BLE001 - handed to the caller, raised there
-            self._put(error)
+            self._queue.put(error)
 
-    def _put(self, item: Any) -> bool:
+    def _take_slot(self) -> bool:
         while not self._stop.is_set():
-            try:
-                self._queue.put(item, timeout=0.1)
+            if self._slots.acquire(timeout=0.1):
                 return True
-            except queue.Full:
-                continue
         return False
 
-    def __iter__(self) -> Iterator[_Page]:
+    def __iter__(self) -> Iterator[tuple[OcpiResponse, _Page]]:
+        if self._pool is not None:
+            self._pool.start()  # before any thread of ours: see forked
         self._thread.start()
         try:
             while True:
@@ -183,13 +200,24 @@ class _Pipeline:
                     return
                 if isinstance(item, BaseException):
                     raise item
-                yield item
+                response, page = item
+                if self._pool is not None:
+                    try:
+                        page = self._pool.result(page)
+                    except forked.WorkerLost as error:
+                        raise SyncError(f"Page {response.url} could not be prepared: {error}", permanent=False) from error
+                yield response, page
+                if page.error is not None:
+                    return
+                self._slots.release()
         finally:
             self._stop.set()
+            if self._pool is not None:
+                self._pool.close()  # unblocks a fetch thread waiting on a busy worker
             self._thread.join()
 
 
-def _store_page(partner: Partner, module: str, run: SyncRun, page: _Page) -> tuple[int, int]:
+def _store_page(partner: Partner, module: str, run: SyncRun, page: _Page, next_url: str) -> tuple[int, int]:
     error = page.error
     if isinstance(error, FeedStatusError):
         raise SyncError(f"Page {run.pages + 1} was refused by the partner: {error}", permanent=True) from error
@@ -210,12 +238,12 @@ def _store_page(partner: Partner, module: str, run: SyncRun, page: _Page) -> tup
         if page.rejects:
             network.quarantine(partner=partner, module=module, rejects=page.rejects, sync_run=run)
         run.pages += 1
-        run.objects_stored += len(page.own)
+        run.objects_stored += page.objects
         run.rejected += len(page.rejects)
-        run.next_url = page.response.next_link or ""
+        run.next_url = next_url
         run.heartbeat_at = timezone.now()
         run.save(update_fields=["pages", "objects_stored", "rejected", "next_url", "heartbeat_at"])
-    return len(page.own), len(page.rejects)
+    return page.objects, len(page.rejects)
 
 
 def sync_module(
@@ -239,6 +267,9 @@ def sync_module(
     if run.date_from is not None:
         assert params is not None
         params["date_from"] = format_datetime(run.date_from)
+        # An increment is a few pages at most: smaller ones let the workers prepare the next
+        # while this one is written, instead of the whole increment waiting on its first page.
+        params["limit"] = min(settings.OCPI_PAGE_LIMIT, settings.OCPI_INCREMENTAL_PAGE_LIMIT)
     start_url = url
     if run.next_url:  # resuming: the Link we saved already carries offset, limit and filters
         start_url, params = run.next_url, None
@@ -248,15 +279,16 @@ def sync_module(
         with OcpiClient(partner.outbound_token, base64_token=partner.token_base64) as client:
             responses = iterate_pages(client, start_url, params=params, routing=routing, parse=False)
             prepare = functools.partial(_prepare_page, partner=partner, parties=parties, module=module, encoder=bulk.encoder())
+            # Locations pages are the heavy ones (a national network); tariffs stay in the thread.
+            workers = settings.OCPI_SYNC_WORKERS if module == "locations" else 0
             # No cyclic GC during the run: a page is ~100,000 short-lived objects without
             # cycles, and collections kept re-scanning the pages in flight (see feeds).
             with cyclic_gc_paused():
-                for page in _Pipeline(responses, prepare):
-                    response = page.response
+                for response, page in _Pipeline(responses, prepare, workers=workers):
                     if run.total_reported is None and response.total_count is not None:
                         run.total_reported = response.total_count
                         run.save(update_fields=["total_reported"])
-                    stored, _ = _store_page(partner, module, run, page)
+                    stored, _ = _store_page(partner, module, run, page, response.next_link or "")
                     if on_page:
                         on_page(PageProgress(run=run, page_objects=stored, total=run.total_reported))
     except (TransportError, SyncError) as error:

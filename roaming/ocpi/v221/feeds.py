@@ -157,6 +157,13 @@ class FeedStatusError(FeedDecodeError):
         self.status_code = status_code
         self.status_message = status_message
 
+    def __reduce__(self) -> tuple[Any, ...]:  # keyword arguments: pickle (a sync worker's answer) needs help
+        return (_feed_status_error, (str(self), self.status_code, self.status_message))
+
+
+def _feed_status_error(message: str, status_code: int | None, status_message: str | None) -> FeedStatusError:
+    return FeedStatusError(message, status_code=status_code, status_message=status_message)
+
 
 @dataclass(frozen=True, slots=True)
 class Decoded(Generic[T]):
