@@ -153,3 +153,19 @@ def test_the_database_refuses_a_point_column_value_that_is_not_a_wgs84_point(par
         cursor.execute(f'UPDATE "roaming_location" SET "point" = {value} WHERE "id" = %s', [location.pk])
     location.refresh_from_db()
     assert (location.point.x, location.point.y, location.point.srid) == (13.4, 52.5, 4326)
+
+
+def test_a_page_the_partner_refused_crosses_back_from_a_worker_with_its_status():
+    """An OCPI error envelope is a FeedStatusError in the page a worker returns: it must unpickle."""
+    from roaming.ocpi.v221.feeds import FeedStatusError
+
+    def work(body):
+        return sync._prepare_page(body, partner=Partner(pk=1, name="P"), parties={("DE", "SIM")}, module="locations", encoder=None)
+
+    refused = b'{"status_code": 2001, "status_message": "Invalid or missing parameters", "timestamp": "2026-11-21T10:00:00Z"}'
+    with forked.ForkPool(work, 1) as pool:
+        pool.submit(0, refused)
+        page = pool.result(0)
+    assert isinstance(page.error, FeedStatusError)
+    assert (page.error.status_code, page.error.status_message) == (2001, "Invalid or missing parameters")
+    assert "2001" in str(page.error) and page.prepared is None and page.objects == 0
