@@ -143,7 +143,7 @@ OCPI_HTTP_BACKOFF = env.float("OCPI_HTTP_BACKOFF", default=0.5)
 OCPI_PAGE_LIMIT = env.int("OCPI_PAGE_LIMIT", default=1000)
 OCPI_INCREMENTAL_PAGE_LIMIT = env.int("OCPI_INCREMENTAL_PAGE_LIMIT", default=250)
 # Processes forked by a Locations pull to decode and prepare pages on the other cores (0: a thread).
-OCPI_SYNC_WORKERS = env.int("OCPI_SYNC_WORKERS", default=min(2, os.cpu_count() or 1) if (os.cpu_count() or 1) > 1 else 0)
+OCPI_SYNC_WORKERS = env.int("OCPI_SYNC_WORKERS", default=2 if (os.cpu_count() or 1) > 1 else 0)
 OCPI_MAX_PAGES = env.int("OCPI_MAX_PAGES", default=10_000)
 DATA_UPLOAD_MAX_MEMORY_SIZE = max(OCPI_MAX_BODY_BYTES, 2_621_440)
 

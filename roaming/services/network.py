@@ -84,11 +84,6 @@ def _value(item: Any) -> Any:
     return item.value if isinstance(item, Enum) else item
 
 
-def _values(items: Iterable[Any] | None) -> list[Any]:
-    """A list of enum members as a list of str (StrEnum members are str: no conversion needed)."""
-    return [_value(item) for item in items or ()]
-
-
 def _lon_lat(coordinates: Any) -> tuple[float, float] | None:
     if coordinates is None:
         return None
@@ -238,14 +233,12 @@ def _location_values(partner: Partner, wire: Any, now: dt.datetime, source: dict
     raw leaves its EVSEs out: each EVSE row keeps its own raw (without connectors, which are
     columns), so the object is held once, not twice.
     """
-    country_code, party_id = wire.country_code.upper(), wire.party_id.upper()
-    coordinates = wire.coordinates
     return [
         partner.pk,
-        country_code,
-        party_id,
+        wire.country_code.upper(),
+        wire.party_id.upper(),
         wire.id,
-        f"{country_code.strip()}*{party_id.strip()}*{wire.id.strip().upper()}",  # Location.make_key
+        Location.make_key(wire.country_code, wire.party_id, wire.id),
         wire.publish,
         wire.name or "",
         wire.address,
@@ -253,7 +246,7 @@ def _location_values(partner: Partner, wire: Any, now: dt.datetime, source: dict
         wire.postal_code or "",
         wire.state or "",
         wire.country,
-        None if coordinates is None else (float(coordinates.longitude), float(coordinates.latitude)),
+        _lon_lat(wire.coordinates),
         wire.parking_type or "",
         wire.time_zone,
         _dump(wire.opening_times) if wire.opening_times is not None else None,
@@ -282,7 +275,6 @@ def _location_row(partner: Partner, wire: Any, now: dt.datetime) -> Location:
 
 def _evse_values(location: Any, wire: Any, source: dict[str, Any] | None = None) -> list[Any]:
     """An EVSE's values in EVSE_ROW order; `location` fills location_id (an id, or a key in a batch)."""
-    coordinates = wire.coordinates
     return [
         location,
         wire.uid,
@@ -293,7 +285,7 @@ def _evse_values(location: Any, wire: Any, source: dict[str, Any] | None = None)
         wire.floor_level or "",
         wire.physical_reference or "",
         list(wire.parking_restrictions or ()),
-        None if coordinates is None else (float(coordinates.longitude), float(coordinates.latitude)),
+        _lon_lat(wire.coordinates),
         wire.last_updated,
         _without(source, "connectors") if source is not None else _dump(wire, exclude={"connectors"}),
     ]
