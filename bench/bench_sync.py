@@ -8,7 +8,9 @@ with N locations, then in a separate process (so its peak RSS is its own):
   1. the floor: fetch and JSON-parse every page through our OCPI client, store nothing;
   2. a full pull (ocpi_sync --full);
   3. an incremental pull after 1% of EVSEs changed status.
-Prints wall times, the full/floor ratio, the incremental/full ratio and peak RSS.
+Prints wall times, the full/floor ratio, the incremental/full ratio, peak RSS, and the CPU seconds
+of each party (syncing process, its page workers, the PostgreSQL server process, the simulator):
+the machine has two cores, so their sum over two is what a pull cannot go below.
 PostgreSQL is expected on 127.0.0.1:5432 (user postgres, trust), as on the CI machine.
 """
 
@@ -33,14 +35,32 @@ django.setup()
 from roaming.models import Partner
 # Imported before the clock starts, as in a running worker: the code's import is not the pull.
 from roaming.ocpi.client import OcpiClient, iterate_pages
+from roaming.ocpi.v221.feeds import cyclic_gc_paused
 from roaming.services.sync import sync_module
+from django.db import connection
 mode = sys.argv[1]
 partner = Partner.objects.get()
+# CPU seconds, to say where the time goes: this process (the fetch thread and the writes, SQLite's
+# included), its page workers, and the PostgreSQL server process serving its connection.
+server_pid = None
+if connection.vendor == "postgresql":
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        server_pid = cursor.fetchone()[0]
+def server_cpu():
+    if server_pid is None:
+        return 0.0
+    fields = open(f"/proc/{server_pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+import resource
+own_before, server_before = resource.getrusage(resource.RUSAGE_SELF), server_cpu()
 started = time.perf_counter()
 if mode == "floor":
     url = partner.endpoint_url("locations", "SENDER")
     count = 0
-    with OcpiClient(partner.outbound_token) as client:
+    # With the cyclic GC paused, as the sync runs (see feeds.cyclic_gc_paused): with it running,
+    # the collections triggered by each parsed page doubled the floor and flattered the ratio.
+    with OcpiClient(partner.outbound_token) as client, cyclic_gc_paused():
         for page in iterate_pages(client, url, params={"limit": 1000}):
             count += len(page.data)
     objects = count
@@ -58,17 +78,23 @@ else:
         stats.sort_stats("cumulative").print_stats(45)
         stats.sort_stats("tottime").print_stats(30)
 elapsed = time.perf_counter() - started
+own, workers = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+cpu = {
+    "main": own.ru_utime + own.ru_stime - own_before.ru_utime - own_before.ru_stime,
+    "workers": workers.ru_utime + workers.ru_stime,
+    "database": server_cpu() - server_before,
+}
 # VmHWM, not ru_maxrss: Linux carries ru_maxrss over fork+exec, so a child would report its parent's peak.
 peak_kb = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:"))
 # The page workers this process forked (reaped by now): the largest one's peak, pages shared with
 # this process included (copy-on-write), so main + workers over-counts.
-import resource
 worker_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-print(json.dumps({"seconds": elapsed, "objects": objects, "rss_mb": peak_kb / 1024, "worker_rss_mb": worker_kb / 1024}))
+print(json.dumps({"cpu": cpu, "seconds": elapsed, "objects": objects, "rss_mb": peak_kb / 1024, "worker_rss_mb": worker_kb / 1024}))
 """
 
 
 def run_child(mode: str, env: dict[str, str]) -> dict:
+    before = os.times()
     output = subprocess.run([sys.executable, "-c", CHILD, mode], env=env, cwd=ROOT, capture_output=True, text=True)
     if output.returncode != 0:
         raise SystemExit(f"{mode} failed:\n{output.stderr[-3000:]}")
@@ -76,7 +102,10 @@ def run_child(mode: str, env: dict[str, str]) -> dict:
         print(output.stderr)
     import json
 
-    return json.loads(output.stdout.strip().splitlines()[-1])
+    result = json.loads(output.stdout.strip().splitlines()[-1])
+    after = os.times()  # this process's own: the simulator serving the pages
+    result["cpu"]["simulator"] = after.user + after.system - before.user - before.system
+    return result
 
 
 def fresh_database(kind: str) -> str:
@@ -142,6 +171,13 @@ def main() -> None:
             f"  full pull:                                  {full['seconds']:7.1f} s   peak RSS {full['rss_mb']:.0f} MB"
             f" (+ page workers, each ≤ {full['worker_rss_mb']:.0f} MB)   stored {full['objects']}"
         )
+        for label, run in (("floor", floor), ("full", full), ("incremental", incremental)):
+            cpu = run["cpu"]
+            database = f", database server {cpu['database']:.1f} s" if kind == "postgis" else " (SQLite's work included)"
+            print(
+                f"  CPU {label + ':':12s} syncing process {cpu['main']:5.1f} s, page workers {cpu['workers']:5.1f} s{database},"
+                f" simulator {cpu['simulator']:.1f} s"
+            )
         print(f"  ratio full / floor:                         {full['seconds'] / floor['seconds']:7.2f}")
         print(
             f"  incremental after 1% EVSE changes:          {incremental['seconds']:7.2f} s   "
