@@ -209,6 +209,10 @@ class Batch:
             return f"{value}::timestamptz"
         return f"{value}::{field.db_type(connection)}"
 
+    def index(self, column: str) -> int:
+        """The field index of table column `column`."""
+        return next(i for i, field in enumerate(self.fields) if field is not None and field.column == column)
+
     def cells(self, start: int = 0, alias: str = "r") -> str:
         """`cell()` of every field from `start`, comma-separated."""
         return ", ".join(self.cell(index, alias) for index in range(start, len(self.fields)))
@@ -258,6 +262,19 @@ def any_changed(model: type[models.Model], columns: Sequence[str]) -> str:
     table = quote(model._meta.db_table)
     distinct = "IS DISTINCT FROM" if connection.vendor == "postgresql" else "IS NOT"
     return " WHERE " + " OR ".join(f"{table}.{quote(c)} {distinct} excluded.{quote(c)}" for c in columns)
+
+
+def held_as_is(model: type[models.Model], batch: Batch, match: str, columns: Sequence[str], alias: str = "r") -> str:
+    """SQL true when the table already holds the batch row as it is: the row found by `match`
+    (a condition on the table's alias `x`) has every one of `columns` equal (NULLs equal).
+
+    The same test as `any_changed`, made before the insert: an unchanged row of an increment
+    then costs one index probe instead of an attempted insert (its triggers and conflict check).
+    """
+    quote = connection.ops.quote_name
+    same = "IS NOT DISTINCT FROM" if connection.vendor == "postgresql" else "IS"
+    equal = " AND ".join(f"x.{quote(c)} {same} {batch.cell(batch.index(c), alias)}" for c in columns)
+    return f"EXISTS (SELECT 1 FROM {quote(model._meta.db_table)} x WHERE {match} AND {equal})"
 
 
 def insert_into(model: type[models.Model], columns: Sequence[str]) -> str:

@@ -461,6 +461,8 @@ def write_locations(prepared: PreparedLocations) -> StoreResult:
     every_key = len(changed) == len(prepared.versions)
     only_changed = [] if every_key else [json.dumps(changed)]
 
+    replacing = any(key in held for key in changed)  # else a first pull: nothing to compare with
+
     def keys_wanted(batch: bulk.Batch) -> str:
         key = batch.text(0 if batch is not prepared.locations else batch.columns.index("key"))
         return f"{key} IS NOT NULL" if every_key else bulk.in_list(key)
@@ -481,22 +483,39 @@ def write_locations(prepared: PreparedLocations) -> StoreResult:
                 params + only_changed,
             )
         _retire_unlisted({held_ids[key]: key for key in changed if key in held}, prepared.listed, dt.datetime.now(dt.UTC))
+        # Every EVSE column derives from raw, but for a status set by _retire_unlisted.
+        evse_compared = ["raw", "status", "last_updated"]
         batch = prepared.evses
         columns = batch.columns
+        # A location we held usually comes back with most of its EVSEs and connectors as they
+        # were (an increment re-sends the whole location for one status change): those rows are
+        # dropped before the insert.
+        held_evse = (
+            ""
+            if not replacing
+            else " AND NOT "
+            + bulk.held_as_is(EVSE, batch, f'x."location_id" = l.id AND x."uid_key" = {batch.text(batch.index("uid_key"))}', evse_compared)
+        )
         for source, params in batch.chunks(reserve=1) if batch.rows else ():
             bulk.execute(
                 cursor,
                 bulk.insert_into(EVSE, ["location_id", *columns])
                 + f"SELECT l.id, {batch.cells(1)} "
                 + f'FROM {source} JOIN "{location_table}" l ON l."key" = {batch.text(0)} '
-                + f"WHERE {keys_wanted(batch)} ORDER BY {batch.order()}"
+                + f"WHERE {keys_wanted(batch)}{held_evse} ORDER BY {batch.order()}"
                 + bulk.on_conflict(["location_id", "uid_key"], [c for c in columns if c != "uid_key"])
-                # Every column derives from raw, but for a status set by _retire_unlisted.
-                + bulk.any_changed(EVSE, ["raw", "status", "last_updated"]),
+                + bulk.any_changed(EVSE, evse_compared),
                 params + only_changed,
             )
         batch = prepared.connectors
         columns = batch.columns
+        connector_compared = [c for c in columns if c != "id_key"]
+        held_connector = (
+            ""
+            if not replacing
+            else " AND NOT "
+            + bulk.held_as_is(Connector, batch, f'x."evse_id" = e.id AND x."id_key" = {batch.text(batch.index("id_key"))}', connector_compared)
+        )
         for source, params in batch.chunks(reserve=1) if batch.rows else ():
             bulk.execute(
                 cursor,
@@ -504,9 +523,9 @@ def write_locations(prepared: PreparedLocations) -> StoreResult:
                 + f"SELECT e.id, {batch.cells(2)} "
                 + f'FROM {source} JOIN "{location_table}" l ON l."key" = {batch.text(0)} '
                 + f'JOIN "{evse_table}" e ON e."location_id" = l.id AND e."uid_key" = {batch.text(1)} '
-                + f"WHERE {keys_wanted(batch)} ORDER BY {batch.order()}"
-                + bulk.on_conflict(["evse_id", "id_key"], [c for c in columns if c != "id_key"])
-                + bulk.any_changed(Connector, [c for c in columns if c != "id_key"]),
+                + f"WHERE {keys_wanted(batch)}{held_connector} ORDER BY {batch.order()}"
+                + bulk.on_conflict(["evse_id", "id_key"], connector_compared)
+                + bulk.any_changed(Connector, connector_compared),
                 params + only_changed,
             )
     result.stored = len(changed)

@@ -102,6 +102,39 @@ def test_a_changed_location_keeps_the_ids_of_what_stays_and_retires_what_it_left
         assert EVSE.objects.get(pk=untouched.pk).raw == untouched.raw
 
 
+def test_an_evse_listed_again_as_it_was_comes_back_and_changed_connectors_are_rewritten(partner, network):
+    """A held location re-sent: an EVSE whose row is as we hold it is skipped, but an EVSE
+    retired in between (REMOVED by us, its raw and time unchanged) is written again, and so is a
+    connector of which only one column changed."""
+    sync.sync_module(partner=partner, module="locations", full=True)
+    sent = next(
+        loc
+        for loc in network.locations
+        if len(loc["evses"]) >= 2 and all(e["status"] not in ("REMOVED", "UNKNOWN") for e in loc["evses"])
+    )
+    location = Location.objects.get(ocpi_id=sent["id"])
+    returning = sent["evses"][-1]
+    status = returning["status"]
+    sent["evses"].pop()
+    sent["last_updated"] = "2026-11-20T10:00:00Z"
+    network.invalidate()
+    sync.sync_module(partner=partner, module="locations", full=True)
+    assert location.evses.get(uid=returning["uid"]).status == "REMOVED"
+
+    sent["evses"].append(returning)  # listed again exactly as first sent
+    first_connector = sent["evses"][0]["connectors"][0]
+    first_connector["max_amperage"] += 1  # one column of one connector, its last_updated kept
+    sent["last_updated"] = "2026-11-20T11:00:00Z"
+    network.invalidate()
+    sync.sync_module(partner=partner, module="locations", full=True)
+
+    assert location.evses.get(uid=returning["uid"]).status == status
+    connector = location.evses.get(uid=sent["evses"][0]["uid"]).connectors.get(ocpi_id=first_connector["id"])
+    assert connector.max_amperage == first_connector["max_amperage"]
+    location.refresh_from_db()
+    assert location.evse_count == len(sent["evses"])
+
+
 def test_a_location_whose_evses_are_all_removed_is_not_visible(partner, network):
     sync.sync_module(partner=partner, module="locations", full=True)
     gone = [loc["id"] for loc in network.locations if loc["evses"] and all(e["status"] == "REMOVED" for e in loc["evses"])]
