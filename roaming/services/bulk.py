@@ -264,16 +264,19 @@ def any_changed(model: type[models.Model], columns: Sequence[str]) -> str:
     return " WHERE " + " OR ".join(f"{table}.{quote(c)} {distinct} excluded.{quote(c)}" for c in columns)
 
 
-def held_as_is(model: type[models.Model], batch: Batch, match: str, columns: Sequence[str], alias: str = "r") -> str:
-    """SQL true when the table already holds the batch row as it is: the row found by `match`
-    (a condition on the table's alias `x`) has every one of `columns` equal (NULLs equal).
+def held_as_is(model: type[models.Model], batch: Batch, parent: tuple[str, str], key: str, columns: Sequence[str]) -> str:
+    """SQL true when the table already holds the batch row as it is: the row of the same parent
+    (`parent`: the table's column and the parent id's expression) and the same `key` column has
+    every one of `columns` equal (NULLs equal).
 
     The same test as `any_changed`, made before the insert: an unchanged row of an increment
     then costs one index probe instead of an attempted insert (its triggers and conflict check).
     """
     quote = connection.ops.quote_name
     same = "IS NOT DISTINCT FROM" if connection.vendor == "postgresql" else "IS"
-    equal = " AND ".join(f"x.{quote(c)} {same} {batch.cell(batch.index(c), alias)}" for c in columns)
+    parent_column, parent_id = parent
+    match = f"x.{quote(parent_column)} = {parent_id} AND x.{quote(key)} = {batch.text(batch.index(key))}"
+    equal = " AND ".join(f"x.{quote(c)} {same} {batch.cell(batch.index(c))}" for c in columns)
     return f"EXISTS (SELECT 1 FROM {quote(model._meta.db_table)} x WHERE {match} AND {equal})"
 
 

@@ -467,6 +467,12 @@ def write_locations(prepared: PreparedLocations) -> StoreResult:
         key = batch.text(0 if batch is not prepared.locations else batch.columns.index("key"))
         return f"{key} IS NOT NULL" if every_key else bulk.in_list(key)
 
+    def not_held(model: type[EVSE] | type[Connector], batch: bulk.Batch, parent: tuple[str, str], key: str, compared: list[str]) -> str:
+        # A location we held usually comes back with most of its EVSEs and connectors as they
+        # were (an increment re-sends the whole location for one status change): those rows
+        # are dropped before the insert.
+        return f" AND NOT {bulk.held_as_is(model, batch, parent, key, compared)}" if replacing else ""
+
     location_table, evse_table = Location._meta.db_table, EVSE._meta.db_table
     with connection.cursor() as cursor:
         batch = prepared.locations
@@ -487,15 +493,7 @@ def write_locations(prepared: PreparedLocations) -> StoreResult:
         evse_compared = ["raw", "status", "last_updated"]
         batch = prepared.evses
         columns = batch.columns
-        # A location we held usually comes back with most of its EVSEs and connectors as they
-        # were (an increment re-sends the whole location for one status change): those rows are
-        # dropped before the insert.
-        held_evse = (
-            ""
-            if not replacing
-            else " AND NOT "
-            + bulk.held_as_is(EVSE, batch, f'x."location_id" = l.id AND x."uid_key" = {batch.text(batch.index("uid_key"))}', evse_compared)
-        )
+        held_evse = not_held(EVSE, batch, ("location_id", "l.id"), "uid_key", evse_compared)
         for source, params in batch.chunks(reserve=1) if batch.rows else ():
             bulk.execute(
                 cursor,
@@ -510,12 +508,7 @@ def write_locations(prepared: PreparedLocations) -> StoreResult:
         batch = prepared.connectors
         columns = batch.columns
         connector_compared = [c for c in columns if c != "id_key"]
-        held_connector = (
-            ""
-            if not replacing
-            else " AND NOT "
-            + bulk.held_as_is(Connector, batch, f'x."evse_id" = e.id AND x."id_key" = {batch.text(batch.index("id_key"))}', connector_compared)
-        )
+        held_connector = not_held(Connector, batch, ("evse_id", "e.id"), "id_key", connector_compared)
         for source, params in batch.chunks(reserve=1) if batch.rows else ():
             bulk.execute(
                 cursor,
