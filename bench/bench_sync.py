@@ -88,7 +88,7 @@ cpu = {
 peak_kb = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:"))
 # The page workers this process forked (reaped by now): the largest one's peak, pages shared with
 # this process included (copy-on-write), so main + workers over-counts.
-worker_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+worker_kb = workers.ru_maxrss
 print(json.dumps({"cpu": cpu, "seconds": elapsed, "objects": objects, "rss_mb": peak_kb / 1024, "worker_rss_mb": worker_kb / 1024}))
 """
 

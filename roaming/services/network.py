@@ -461,17 +461,17 @@ def write_locations(prepared: PreparedLocations) -> StoreResult:
     every_key = len(changed) == len(prepared.versions)
     only_changed = [] if every_key else [json.dumps(changed)]
 
-    replacing = any(key in held for key in changed)  # else a first pull: nothing to compare with
+    replaced = {held_ids[key]: key for key in changed if key in held}  # none in a first pull
 
     def keys_wanted(batch: bulk.Batch) -> str:
-        key = batch.text(0 if batch is not prepared.locations else batch.columns.index("key"))
+        key = batch.text(0 if batch is not prepared.locations else batch.index("key"))
         return f"{key} IS NOT NULL" if every_key else bulk.in_list(key)
 
     def not_held(model: type[EVSE] | type[Connector], batch: bulk.Batch, parent: tuple[str, str], key: str, compared: list[str]) -> str:
         # A location we held usually comes back with most of its EVSEs and connectors as they
         # were (an increment re-sends the whole location for one status change): those rows
         # are dropped before the insert.
-        return f" AND NOT {bulk.held_as_is(model, batch, parent, key, compared)}" if replacing else ""
+        return f" AND NOT {bulk.held_as_is(model, batch, parent, key, compared)}" if replaced else ""
 
     location_table, evse_table = Location._meta.db_table, EVSE._meta.db_table
     with connection.cursor() as cursor:
@@ -488,7 +488,7 @@ def write_locations(prepared: PreparedLocations) -> StoreResult:
                 + f' WHERE "{location_table}"."last_updated" < excluded."last_updated"',
                 params + only_changed,
             )
-        _retire_unlisted({held_ids[key]: key for key in changed if key in held}, prepared.listed, dt.datetime.now(dt.UTC))
+        _retire_unlisted(replaced, prepared.listed, dt.datetime.now(dt.UTC))
         # Every EVSE column derives from raw, but for a status set by _retire_unlisted.
         evse_compared = ["raw", "status", "last_updated"]
         batch = prepared.evses
