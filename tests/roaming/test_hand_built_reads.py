@@ -1,0 +1,78 @@
+"""The hand-built SELECTs of the hot paths (`roaming.models.columns`) read what the ORM reads."""
+
+from __future__ import annotations
+
+import base64
+import threading
+
+import pytest
+from django.db import connection, connections
+
+from roaming.models import Partner
+from roaming.models.columns import Columns
+from tests.roaming.factories import connected_partner
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _orm_values(partner: Partner) -> dict:
+    fresh = Partner.objects.get(pk=partner.pk)
+    return {f.attname: getattr(fresh, f.attname) for f in Partner._meta.concrete_fields}
+
+
+def test_authenticate_reads_every_column_as_the_orm_does():
+    partner, token = connected_partner("NL", "XYZ")
+    partner.record_error("boom")  # a datetime to convert, besides booleans, JSON and text
+    found = Partner.authenticate([token])
+    assert found is not None
+    got = {f.attname: getattr(found, f.attname) for f in Partner._meta.concrete_fields}
+    assert got == _orm_values(partner)
+    assert found.parties == ["NL*XYZ"] and isinstance(found.inbound_token_is_registration, bool)
+    assert found.last_error_at is not None and found.last_error_at.tzinfo is not None
+
+
+def test_authenticate_takes_the_token_or_its_base64_and_forgets_a_revoked_one_at_once():
+    partner, token = connected_partner()
+    encoded = base64.b64encode(token.encode()).decode()
+    assert Partner.authenticate(["not-it", token]).pk == partner.pk
+    assert Partner.authenticate([encoded, token, token]).pk == partner.pk  # the same hash twice is fine
+    assert Partner.authenticate(["not-it"]) is None
+    assert Partner.authenticate([""]) is None
+    partner.revoke_tokens()
+    partner.save()
+    assert Partner.authenticate([token]) is None
+
+
+def test_a_reader_used_by_two_threads_converts_with_each_threads_own_connection():
+    partner, token = connected_partner()
+    reader = Columns(Partner, "p", ["id", "parties", "last_contact_at", "inbound_token_is_registration"])
+
+    def read() -> Partner:
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT {reader.sql} FROM {Partner._meta.db_table} p WHERE p.id = %s", [partner.pk])  # noqa: S608
+            return reader.build(cursor.fetchone())
+
+    here = read()
+    results: list[object] = []
+
+    def other_thread() -> None:
+        try:
+            results.append(read())
+        except Exception as error:  # noqa: BLE001 - reported below
+            results.append(error)
+        finally:
+            connection.close()
+
+    worker = threading.Thread(target=other_thread)
+    worker.start()
+    worker.join()
+    there = results[0]
+    assert isinstance(there, Partner), there
+    for found in (here, there):
+        assert found.parties == ["DE*ABC"]
+        assert found.inbound_token_is_registration is False
+    again = read()  # back in this thread: the converters are asked of this thread's connection again
+    assert again.parties == ["DE*ABC"]
+    assert reader._plan is not None and reader._plan[0] is connections["default"]
+    with pytest.raises(ValueError, match="expected 4 values"):
+        reader.build([partner.pk])
