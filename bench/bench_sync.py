@@ -83,6 +83,11 @@ cpu = {
     "main": own.ru_utime + own.ru_stime - own_before.ru_utime - own_before.ru_stime,
     "workers": workers.ru_utime + workers.ru_stime,
     "database": server_cpu() - server_before,
+    # System time and minor page faults: memory the allocator handed back and took again.
+    "main_sys": own.ru_stime - own_before.ru_stime,
+    "workers_sys": workers.ru_stime,
+    "main_faults": own.ru_minflt - own_before.ru_minflt,
+    "workers_faults": workers.ru_minflt,
 }
 # VmHWM, not ru_maxrss: Linux carries ru_maxrss over fork+exec, so a child would report its parent's peak.
 peak_kb = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:"))
@@ -177,6 +182,10 @@ def main() -> None:
             print(
                 f"  CPU {label + ':':12s} syncing process {cpu['main']:5.1f} s, page workers {cpu['workers']:5.1f} s{database},"
                 f" simulator {cpu['simulator']:.1f} s"
+            )
+            print(
+                f"  {'':16s} of which system time {cpu['main_sys']:.1f} s / {cpu['workers_sys']:.1f} s,"
+                f" minor page faults {cpu['main_faults'] / 1000:.0f}k / {cpu['workers_faults'] / 1000:.0f}k"
             )
         print(f"  ratio full / floor:                         {full['seconds'] / floor['seconds']:7.2f}")
         print(
