@@ -230,7 +230,14 @@ def _targets(locations: int, evses: int) -> list[str]:
 
 def load(args: argparse.Namespace) -> None:
     targets = _targets(args.locations, args.evses)
-    asyncio.run(_load(args.url, args.rate, args.seconds, args.connections, targets, Path(args.out)))
+    runner = asyncio.run
+    if args.loop == "uvloop":
+        # libuv's event loop: a third less CPU per request than asyncio's own, and the load
+        # generator shares the machine's two CPUs with the server it measures.
+        import uvloop
+
+        runner = uvloop.run
+    runner(_load(args.url, args.rate, args.seconds, args.connections, targets, Path(args.out)))
 
 
 def _warm_up(url: str, targets: list[str], count: int = 400) -> None:
@@ -418,6 +425,9 @@ def main() -> None:
         "--threads", type=int, default=1, help="gunicorn threads per worker (>1: the gthread worker class)"
     )
     parser.add_argument("--port", type=int, default=0, help="default: a free one")
+    parser.add_argument(
+        "--loop", choices=("uvloop", "asyncio"), default="uvloop", help="the load generator's event loop"
+    )
     args = parser.parse_args()
     args.port = args.port or _free_port()
 
@@ -473,6 +483,8 @@ def main() -> None:
             str(args.evses),
             "--out",
             str(results),
+            "--loop",
+            args.loop,
         )
         cpu = meter.stop()
         outcome = json.loads(results.read_text())
@@ -484,7 +496,7 @@ def main() -> None:
         print(
             f"\nPATCH /locations/.../{{evse_uid}} via gunicorn {workers}, PostgreSQL, "
             f"target {args.rate:.0f}/s for {args.seconds:.0f}s over {args.connections} connections, "
-            f"{os.cpu_count()} CPUs"
+            f"{os.cpu_count()} CPUs, load generator on {args.loop}"
         )
         print(f"  sent:            {sent} of {outcome['planned']} planned (the rest: past the time bound)")
         print(f"  errors:          {len(errors)}" + (f"   first: {errors[0]}" if errors else ""))
@@ -544,6 +556,7 @@ if __name__ == "__main__":
             ("locations", int),
             ("evses", int),
             ("out", str),
+            ("loop", str),
         ):
             load_parser.add_argument(f"--{name}", type=kind, required=True)
         load(load_parser.parse_args(sys.argv[2:]))
