@@ -17,7 +17,7 @@ import datetime as dt
 import functools
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import Enum
 from typing import Any
@@ -205,6 +205,7 @@ class StoreResult:
     stored: int = 0
     unchanged: int = 0
     older_ignored: int = 0
+    refused: dict[str, Partner] = field(default_factory=dict)  # key → the partner that keeps it (`claimed_elsewhere`)
 
 
 # Row layouts (attnames; `point` as (longitude, latitude)). The wire enums are StrEnums, so a
@@ -344,16 +345,53 @@ def _select(sql: str, values: Sequence[Any], *, array: str = "text") -> list[tup
         return [tuple(row) for row in json.loads(cursor.fetchone()[0])]
 
 
-def _held(model: type[Location] | type[Tariff], keys: Sequence[str]) -> tuple[dict[str, dt.datetime], dict[str, int]]:
-    """What we hold of these keys: key → last_updated, and key → row id."""
+@dataclass
+class _Held:
+    """What we hold of some keys: key → last_updated, row id, and the partner it is held for."""
+
+    versions: dict[str, dt.datetime]
+    ids: dict[str, int]
+    owners: dict[str, int]
+
+
+def _held(model: type[Location] | type[Tariff], keys: Sequence[str]) -> _Held:
     table = model._meta.db_table
-    rows = _select(f'SELECT "key", "last_updated", "id" FROM "{table}" WHERE "key" IN', keys)
-    ids = {key: pk for key, _, pk in rows}
-    versions = {key: last_updated for key, last_updated, _ in rows}
+    rows = _select(f'SELECT "key", "last_updated", "id", "partner_id" FROM "{table}" WHERE "key" IN', keys)
+    ids = {key: pk for key, _, pk, _ in rows}
+    owners = {key: owner for key, _, _, owner in rows}
+    versions = {key: last_updated for key, last_updated, _, _ in rows}
     if connection.vendor != "postgresql":  # a plain SQLite cursor gives naive UTC text: Django's own converter
         convert = connection.ops.convert_datetimefield_value
         versions = {key: convert(value, None, connection) for key, value in versions.items()}
-    return versions, ids
+    return _Held(versions, ids, owners)
+
+
+# Partners that still claim a party keep its objects while they are registered or merely paused.
+_CLAIMING = (Partner.Status.CONNECTED, Partner.Status.SUSPENDED, Partner.Status.REGISTERING)
+
+
+def claimed_elsewhere(partner_id: int, owners: dict[str, int]) -> dict[str, Partner]:
+    """Of `owners` (object key → id of the partner it is held for), the keys that `partner_id`
+    may not write, with the partner that keeps them.
+
+    Two connections may declare the same party (a CPO directly and through a hub): the object
+    stays with the connection that first sent it, and the other's copies are refused. It passes
+    to the newcomer once its holder no longer claims it: the holder's credentials are gone
+    (UNREGISTERED, or back to PENDING) or its roles no longer list the party. SUSPENDED is a
+    pause by staff, not a hand-over. One rule for pulls and pushes alike.
+    """
+    others = {owner for owner in owners.values() if owner != partner_id}
+    if not others:
+        return {}
+    holders = {holder.pk: holder for holder in Partner.objects.filter(pk__in=others).only("id", "name", "status", "parties")}
+    refused = {}
+    for key, owner in owners.items():
+        holder = holders.get(owner)
+        if owner != partner_id and holder is not None and holder.status in _CLAIMING:
+            country_code, party_id, _ = key.split("*", 2)  # neither can contain "*"; the id can
+            if holder.may_act_for(country_code, party_id):
+                refused[key] = holder
+    return refused
 
 
 def _newest(wires: Sequence[Any]) -> dict[str, int]:
@@ -392,7 +430,9 @@ class PreparedLocations:
     statement, so nothing waits on a round trip between the tables.
     """
 
+    partner_id: int  # whose rows these are
     versions: dict[str, dt.datetime]  # key → last_updated
+    ids: dict[str, str]  # key → the location id as sent
     listed: dict[str, dict[str, set[str]]]  # key → EVSE uid_key → connector id_keys
     locations: bulk.Batch
     evses: bulk.Batch  # (location key, columns…)
@@ -413,6 +453,7 @@ def prepare_locations(
     evse_rows: list[list[Any]] = []
     connector_rows: list[list[Any]] = []
     versions: dict[str, dt.datetime] = {}
+    ids: dict[str, str] = {}
     listed: dict[str, dict[str, set[str]]] = {}
     key_at = LOCATION_ROW.index("key")
     for index in _newest(locations).values():
@@ -422,6 +463,7 @@ def prepare_locations(
         key = row[key_at]
         location_rows.append(row)
         versions[key] = wire.last_updated
+        ids[key] = wire.id
         evses = listed[key] = {}
         evse_sources = source.get("evses") if source is not None else None
         for position, evse in enumerate(wire.evses or ()):
@@ -434,7 +476,9 @@ def prepare_locations(
                 connector_ids.add(connector_row[2])
                 connector_rows.append([key, *connector_row])
     return PreparedLocations(
+        partner_id=partner.pk,
         versions=versions,
+        ids=ids,
         listed=listed,
         locations=encoder.batch(_LOCATION_FIELDS(), location_rows),
         evses=encoder.batch([None, *_EVSE_FIELDS()], evse_rows),
@@ -452,8 +496,14 @@ _CONNECTOR_FIELDS = functools.cache(lambda: bulk.model_fields(Connector, CONNECT
 def write_locations(prepared: PreparedLocations) -> StoreResult:
     """Write prepared Locations: newer ones replace what we hold, with their EVSEs and connectors."""
     result = StoreResult()
-    held, held_ids = _held(Location, list(prepared.versions))
-    changed = _compare(prepared.versions, held, result)
+    holding = _held(Location, list(prepared.versions))
+    held, held_ids = holding.versions, holding.ids
+    # A key held for another connection that still claims its party is left alone.
+    result.refused = claimed_elsewhere(prepared.partner_id, holding.owners)
+    versions = prepared.versions
+    if result.refused:
+        versions = {key: version for key, version in versions.items() if key not in result.refused}
+    changed = _compare(versions, held, result)
     if not changed:
         return result
     # Rows of keys we hold as they are are left out; when every key changed (a first pull),
@@ -582,8 +632,10 @@ def store_tariffs(*, partner: Partner, tariffs: Sequence[Any], now: dt.datetime 
     now = now or dt.datetime.now(dt.UTC)
     result = StoreResult()
     newest = _newest(tariffs)
-    held, _ = _held(Tariff, list(newest))
-    changed = [(key, tariffs[newest[key]]) for key in _compare({k: tariffs[i].last_updated for k, i in newest.items()}, held, result)]
+    holding = _held(Tariff, list(newest))
+    result.refused = claimed_elsewhere(partner.pk, holding.owners)
+    versions = {key: tariffs[index].last_updated for key, index in newest.items() if key not in result.refused}
+    changed = [(key, tariffs[newest[key]]) for key in _compare(versions, holding.versions, result)]
     if not changed:
         return result
     rows = [

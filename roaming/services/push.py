@@ -8,6 +8,8 @@ Rules every write here keeps:
 - The view has checked that the partner may act for the URL's country_code/party_id. We also
   refuse an object whose key is held for *another* partner (`NotOwned`): two connections (a CPO
   directly and through a hub) may declare the same party, and one must not overwrite the other.
+  The object passes to the newcomer once its holder no longer claims the party
+  (`network.claimed_elsewhere`, the rule the pull applies too).
 - One transaction per push. Rows are locked parent first (the Location, then its EVSEs), the
   order in which `store_locations` upserts, so two writers of one site queue instead of deadlocking.
 - An object older than the one we hold is acknowledged and ignored (`Outcome.IGNORED_OLDER`).
@@ -51,6 +53,7 @@ from roaming.services.network import (
     _connector_rows,
     _evse_row,
     _location_row,
+    claimed_elsewhere,
     delete_tariff,
     facts_from_row,
     store_locations,
@@ -82,6 +85,15 @@ class UnknownObject(PushError):
 
 class NotOwned(PushError):
     """The key is held for another partner's connection."""
+
+
+def _check_owner(partner: Partner, owners: dict[str, int], what: str) -> None:
+    """Refuse an object held for another connection that still claims its party (`claimed_elsewhere`).
+
+    The message does not name that connection: partners do not learn of each other.
+    """
+    if claimed_elsewhere(partner.pk, owners):
+        raise NotOwned(f"{what} is held for another OCPI connection.")
 
 
 # Loading a site ----------------------------------------------------------------------------------
@@ -142,9 +154,8 @@ def _site(*, partner: Partner, country_code: str, party_id: str, location_id: st
             raise UnknownLocation(f"Unknown location {location_id!r} of {country_code}*{party_id}.")
         location = _LOCATION.build(found)
         if location.partner_id != partner.pk:
-            raise NotOwned(
-                f"Location {location_id!r} of {country_code}*{party_id} is held for another OCPI connection."
-            )
+            _check_owner(partner, {key: location.partner_id}, f"Location {location_id!r} of {country_code}*{party_id}")
+            location.partner_id = partner.pk  # taken over: the holder no longer claims the party
         # The Location row is locked first, then its EVSEs: the order store_locations writes in.
         # Connectors come in the same statement (LEFT JOIN: an EVSE row without any stays visible).
         cursor.execute(
@@ -271,11 +282,12 @@ def _save_site(site: _Site, last_updated: dt.datetime, *, location_fields: Seque
     facts = [facts_from_row(evse, site.connectors.get(evse.pk, [])) for evse in site.evses.values()]
     for name, value in summarize(publish=location.publish, evses=facts).items():
         setattr(location, name, value)
+    # "partner": `_site` hands over a location whose holder no longer claims its party.
     if location_fields:  # a Location PATCH: its point may move
-        location.save(update_fields=list(dict.fromkeys([*location_fields, "last_updated", "received_at", *SUMMARY_FIELDS])))
+        location.save(update_fields=list(dict.fromkeys([*location_fields, "partner", "last_updated", "received_at", *SUMMARY_FIELDS])))
     else:
         location.received_at = timezone.now()
-        _update(location, ["last_updated", "received_at", *SUMMARY_FIELDS])
+        _update(location, ["partner", "last_updated", "received_at", *SUMMARY_FIELDS])
 
 
 # Every EVSE column but the id, the location and the point (which needs the backend's geometry
@@ -323,9 +335,8 @@ def put_location(*, partner: Partner, location: wire.Location) -> Outcome:
     with transaction.atomic():
         held = Location.objects.select_for_update().filter(key=key).only("pk", "partner_id").first()
         if held is not None and held.partner_id != partner.pk:
-            raise NotOwned(
-                f"Location {location.id!r} of {location.country_code}*{location.party_id} "
-                "is held for another OCPI connection."
+            _check_owner(
+                partner, {key: held.partner_id}, f"Location {location.id!r} of {location.country_code}*{location.party_id}"
             )
         result = store_locations(partner=partner, locations=[location])
     if result.older_ignored:
@@ -512,12 +523,11 @@ def pushed_location(
 def _held_tariff(
     *, partner: Partner, country_code: str, party_id: str, tariff_id: str, lock: bool
 ) -> Tariff | None:
-    tariffs = Tariff.objects.filter(key=Location.make_key(country_code, party_id, tariff_id))
+    key = Location.make_key(country_code, party_id, tariff_id)
+    tariffs = Tariff.objects.filter(key=key)
     held = (tariffs.select_for_update() if lock else tariffs).first()
     if held is not None and held.partner_id != partner.pk:
-        raise NotOwned(
-            f"Tariff {tariff_id!r} of {country_code}*{party_id} is held for another OCPI connection."
-        )
+        _check_owner(partner, {key: held.partner_id}, f"Tariff {tariff_id!r} of {country_code}*{party_id}")
     return held
 
 

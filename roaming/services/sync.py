@@ -231,19 +231,42 @@ def _store_page(partner: Partner, module: str, run: SyncRun, page: _Page, next_u
             # transaction), and the run resumes from the page it then records.
             with connection.cursor() as cursor:
                 cursor.execute("SET LOCAL synchronous_commit TO OFF")
+        rejects = page.rejects
         if page.prepared is not None:
-            network.write_locations(page.prepared)
+            result = network.write_locations(page.prepared)
+            rejects = rejects + _refused(result, page.prepared.ids, page.prepared.versions)
         elif module == "tariffs":
-            network.store_tariffs(partner=partner, tariffs=page.own)
-        if page.rejects:
-            network.quarantine(partner=partner, module=module, rejects=page.rejects, sync_run=run)
+            result = network.store_tariffs(partner=partner, tariffs=page.own)
+            tariffs = {Location.make_key(t.country_code, t.party_id, t.id): t for t in page.own}
+            rejects = rejects + _refused(
+                result, {key: t.id for key, t in tariffs.items()}, {key: t.last_updated for key, t in tariffs.items()}
+            )
+        if rejects:
+            network.quarantine(partner=partner, module=module, rejects=rejects, sync_run=run)
+        stored = page.objects - (len(rejects) - len(page.rejects))
         run.pages += 1
-        run.objects_stored += page.objects
-        run.rejected += len(page.rejects)
+        run.objects_stored += stored
+        run.rejected += len(rejects)
         run.next_url = next_url
         run.heartbeat_at = timezone.now()
         run.save(update_fields=["pages", "objects_stored", "rejected", "next_url", "heartbeat_at"])
-    return page.objects, len(page.rejects)
+    return stored, len(rejects)
+
+
+def _refused(result: network.StoreResult, ids: dict[str, str], versions: dict[str, dt.datetime]) -> list[tuple[str, str, Any]]:
+    """Quarantine entries for the objects another connection keeps (see `network.claimed_elsewhere`)."""
+    entries = []
+    for key, holder in result.refused.items():
+        country_code, party_id, _ = key.split("*", 2)
+        entries.append(
+            (
+                ids[key],
+                f"held for another OCPI connection, {holder.name} (#{holder.pk}), which also represents"
+                f" {country_code}*{party_id}; it passes to this one when that connection no longer does",
+                {"country_code": country_code, "party_id": party_id, "id": ids[key], "last_updated": format_datetime(versions[key])},
+            )
+        )
+    return entries
 
 
 def sync_module(

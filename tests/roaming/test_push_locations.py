@@ -735,6 +735,42 @@ def test_it_never_touches_a_location_held_for_another_partner_with_the_same_key(
         assert_refused(response, 404, 2000, "another OCPI connection")
     assert network_state() == before
     assert Location.objects.get().partner != intruder
+    assert not any("Hijacked" in str(r.json()) or intruder.name in str(r.json()) for r in responses)
+
+
+@pytest.mark.parametrize("holder_change", ["drops BE*BEC from its roles", "is unregistered", "is suspended"])
+def test_a_location_passes_to_another_connection_once_its_holder_no_longer_claims_the_party(
+    client, cpo, stored, holder_change
+):
+    holder, _ = cpo
+    newcomer, newcomer_token = connected_partner("BE", "BEC")
+    if holder_change == "drops BE*BEC from its roles":
+        holder.replace_roles([dict(role="CPO", country_code="NL", party_id="OLD", business_name="Old")])
+    else:
+        holder.status = Partner.Status.UNREGISTERED if holder_change == "is unregistered" else Partner.Status.SUSPENDED
+        holder.save()
+    status = {"status": "CHARGING", "last_updated": "2019-06-24T12:39:09Z"}
+    response = call(client, "PATCH", f"{LOC}/3256", newcomer_token, body=status)
+    location = Location.objects.get()
+    if holder_change == "is suspended":  # a pause by staff is not a hand-over
+        assert_refused(response, 404, 2000, "another OCPI connection")
+        assert location.partner == holder and evse("3256").status != "CHARGING"
+        return
+    assert response.status_code == 200 and response.json()["status_code"] == 1000, response.json()
+    assert location.partner == newcomer
+    assert evse("3256").status == "CHARGING" and location.last_updated == dt.datetime(2019, 6, 24, 12, 39, 9, tzinfo=dt.UTC)
+    # From now on the newcomer holds it and the old connection is the one refused.
+    holder.status = Partner.Status.CONNECTED
+    holder.save()
+    holder.replace_roles([dict(role="CPO", country_code="BE", party_id="BEC", business_name="Back")])
+    again = call(client, "PATCH", f"{LOC}/3256", token_of(holder), body=dict(status, last_updated="2019-06-24T12:40:00Z"))
+    assert_refused(again, 404, 2000, "another OCPI connection")
+
+
+def token_of(partner: Partner) -> str:
+    token = partner.issue_inbound_token()
+    partner.save()
+    return token
 
 
 # Transport details ---------------------------------------------------------------------------------

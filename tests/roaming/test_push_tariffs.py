@@ -255,6 +255,19 @@ def test_it_never_touches_a_tariff_held_for_another_partner_with_the_same_key(cl
     assert tariff_state() == before
 
 
+def test_a_tariff_passes_to_another_connection_once_its_holder_is_unregistered(client, cpo, token, stored):
+    holder, _ = cpo
+    newcomer, newcomer_token = connected_partner("DE", "ALL")
+    holder.status = Partner.Status.UNREGISTERED
+    holder.save()
+    newer = spec_tariff(currency="CHF", last_updated="2016-01-01T00:00:00Z")
+    response = call(client, "PUT", URL, newcomer_token, body=newer)
+    assert response.status_code == 200 and response.json()["status_code"] == 1000, response.json()
+    tariff = Tariff.objects.get()
+    assert tariff.partner == newcomer and tariff.currency == "CHF"
+    assert tariff.versions.count() == 2  # the old holder's version stays in the history
+
+
 # Transport details ---------------------------------------------------------------------------------
 
 

@@ -303,3 +303,74 @@ def test_a_full_pull_leaves_postgresql_statistics_for_the_network_tables(partner
         )
         analyzed = {name for (name,) in cursor.fetchall()}
     assert analyzed == {"roaming_location", "roaming_evse", "roaming_connector"}
+
+
+def _second_connection(network, count: int) -> tuple[Partner, list[str]]:
+    """Another connection (a hub, say) that also declares DE*SIM and already holds `count` of its locations."""
+    from roaming.ocpi.v221.locations import Location as WireLocation
+    from roaming.services.network import store_locations
+
+    hub = Partner.objects.create(name="Roaming hub", status=Partner.Status.CONNECTED, version="2.2.1")
+    hub.replace_roles([dict(role="HUB", country_code="DE", party_id="SIM", business_name="Roaming hub")])
+    held = network.locations[:count]
+    older = [WireLocation.model_validate({**loc, "last_updated": "2020-01-01T00:00:00Z"}) for loc in held]
+    store_locations(partner=hub, locations=older)
+    return hub, [loc["id"] for loc in held]
+
+
+def test_locations_another_connection_still_holds_are_refused_and_quarantined(partner, network):
+    hub, held = _second_connection(network, 3)
+    before = {loc.ocpi_id: (loc.partner_id, loc.last_updated, loc.raw) for loc in Location.objects.all()}
+    run = sync.sync_module(partner=partner, module="locations", full=True)
+    assert (run.state, run.objects_stored, run.rejected) == (SyncRun.State.SUCCEEDED, 117, 3)
+    # The hub's copies are untouched: owner, version, content, EVSEs.
+    assert {loc.ocpi_id: (loc.partner_id, loc.last_updated, loc.raw) for loc in Location.objects.filter(ocpi_id__in=held)} == before
+    assert EVSE.objects.filter(location__partner=hub).count() == sum(len(loc["evses"]) for loc in network.locations[:3])
+    assert Location.objects.filter(partner=partner).count() == 117
+    refused = QuarantinedObject.objects.order_by("object_id")
+    assert [q.object_id for q in refused] == sorted(held)
+    assert all(f"held for another OCPI connection, Roaming hub (#{hub.pk})" in q.reason for q in refused)
+    assert refused[0].raw["id"] == refused[0].object_id and refused[0].sync_run == run
+
+
+@pytest.mark.parametrize(
+    "hand_over", ["the hub drops the party from its roles", "the hub is unregistered", "the hub is only suspended"]
+)
+def test_a_location_passes_to_the_pulling_connection_once_its_holder_no_longer_claims_the_party(partner, network, hand_over):
+    hub, held = _second_connection(network, 2)
+    if hand_over == "the hub drops the party from its roles":
+        hub.replace_roles([dict(role="HUB", country_code="NL", party_id="HUB", business_name="Roaming hub")])
+    else:
+        hub.status = Partner.Status.UNREGISTERED if "unregistered" in hand_over else Partner.Status.SUSPENDED
+        hub.save()
+    run = sync.sync_module(partner=partner, module="locations", full=True)
+    if "suspended" in hand_over:  # a pause by staff is not a hand-over
+        assert (run.objects_stored, run.rejected) == (118, 2)
+        assert set(Location.objects.filter(partner=hub).values_list("ocpi_id", flat=True)) == set(held)
+        return
+    assert (run.objects_stored, run.rejected) == (120, 0)
+    assert not Location.objects.filter(partner=hub).exists()
+    for raw in network.locations[:2]:
+        location = Location.objects.get(ocpi_id=raw["id"])
+        assert location.raw == {k: v for k, v in raw.items() if k != "evses"}
+        assert sorted(location.evses.values_list("uid", flat=True)) == sorted(e["uid"] for e in raw["evses"])
+
+
+def test_tariffs_another_connection_still_holds_are_refused_until_it_lets_go(partner, network):
+    from roaming.ocpi.v221.tariffs import Tariff as WireTariff
+    from roaming.services.network import store_tariffs
+
+    hub, _ = _second_connection(network, 0)
+    first = network.tariffs[0]
+    store_tariffs(partner=hub, tariffs=[WireTariff.model_validate({**first, "last_updated": "2020-01-01T00:00:00Z"})])
+    run = sync.sync_module(partner=partner, module="tariffs", full=True)
+    assert (run.objects_stored, run.rejected) == (len(network.tariffs) - 1, 1)
+    kept = Tariff.objects.get(ocpi_id=first["id"])
+    assert kept.partner == hub and kept.versions.count() == 1
+    assert "held for another OCPI connection, Roaming hub" in QuarantinedObject.objects.get().reason
+
+    hub.status = Partner.Status.UNREGISTERED
+    hub.save()
+    sync.sync_module(partner=partner, module="tariffs", full=True)
+    taken = Tariff.objects.get(ocpi_id=first["id"])
+    assert taken.partner == partner and taken.versions.count() == 2  # the hub's version stays in the history
