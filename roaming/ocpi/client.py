@@ -9,6 +9,7 @@ Logs name the method, URL, status and duration, never a header or a token.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import logging
@@ -18,13 +19,14 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import certifi
 import httpx
 from django.conf import settings
 
 from roaming.ocpi.auth import encode_token
+from roaming.ocpi.jsontext import JsonLimitError, load_json
 
 logger = logging.getLogger("roaming.ocpi.outbound")
 
@@ -63,6 +65,7 @@ class OcpiResponse:
 
     @property
     def next_link(self) -> str | None:
+        """The `rel="next"` target, made absolute (a relative reference resolves against this page's URL)."""
         link = self.headers.get("Link")
         if not link:
             return None
@@ -71,7 +74,7 @@ class OcpiResponse:
             if 'rel="next"' in section.replace(" ", "") or "rel=next" in section.replace(" ", ""):
                 start, end = section.find("<"), section.find(">")
                 if start != -1 and end > start:
-                    return section[start + 1 : end]
+                    return urljoin(self.url, section[start + 1 : end].strip())
         return None
 
     @property
@@ -255,6 +258,11 @@ class OcpiClient:
                 f"{method} {url}: timed out ({type(exc).__name__})", permanent=False, url=url
             ) from exc
         except httpx.HTTPError as exc:
+            reason = _certificate_failure(exc)
+            if reason is not None:  # the same certificate fails the same way: no point in retrying
+                raise TransportError(
+                    f"{method} {url}: the partner's TLS certificate was refused ({reason})", permanent=True, url=url
+                ) from exc
             raise TransportError(
                 f"{method} {url}: {type(exc).__name__}: {exc}", permanent=False, url=url
             ) from exc
@@ -262,6 +270,18 @@ class OcpiClient:
             "OCPI out %s %s -> %s %.0fms", method, url, http_status, (time.monotonic() - started) * 1000
         )
         return _parse(method, url, http_status, response_headers, body, parse)
+
+
+def _certificate_failure(error: BaseException) -> str | None:
+    """Why TLS verification refused the peer's certificate, if that is what `error` comes from."""
+    seen: set[int] = set()
+    cause: BaseException | None = error
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return cause.verify_message or str(cause)
+        cause = cause.__cause__ or cause.__context__
+    return "certificate verify failed" if "CERTIFICATE_VERIFY_FAILED" in str(error) else None
 
 
 def _parse(method: str, url: str, http_status: int, headers: httpx.Headers, body: bytes, parse: bool = True) -> OcpiResponse:
@@ -285,7 +305,11 @@ def _parse(method: str, url: str, http_status: int, headers: httpx.Headers, body
             raise TransportError(f"{method} {url}: HTTP {http_status}, response is HTML", permanent=True, url=url)
         return OcpiResponse(http_status, None, None, None, headers, url, body)
     try:
-        payload = json.loads(body.decode("utf-8-sig")) if body.strip() else None
+        payload = load_json(body.decode("utf-8-sig")) if body.strip() else None
+    except JsonLimitError as exc:  # well-formed but beyond reading: asking again will not change it
+        raise TransportError(
+            f"{method} {url}: HTTP {http_status}, response cannot be read: {exc.msg}", permanent=True, http_status=http_status, url=url
+        ) from exc
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         is_html = body.lstrip()[:1] == b"<"
         # HTML is a web server or proxy page: asking again will not change it. Broken JSON on a
@@ -319,6 +343,12 @@ def _parse(method: str, url: str, http_status: int, headers: httpx.Headers, body
     return OcpiResponse(http_status, None, None, payload, headers, url, body)
 
 
+def same_origin(url: str, other: str) -> bool:
+    """Whether two URLs have the same scheme and host (and port)."""
+    first, second = urlsplit(url), urlsplit(other)
+    return (first.scheme.lower(), first.netloc.lower()) == (second.scheme.lower(), second.netloc.lower())
+
+
 def iterate_pages(
     client: OcpiClient,
     url: str,
@@ -335,7 +365,6 @@ def iterate_pages(
     passing `max_pages`.
     """
     max_pages = max_pages or settings.OCPI_MAX_PAGES
-    origin = urlsplit(url)
     seen: set[str] = set()
     next_url: str | None = url
     next_params = params
@@ -353,14 +382,16 @@ def iterate_pages(
                 f"pagination did not end after {max_pages} pages", permanent=True, url=next_url
             )
         response = client.request("GET", next_url, params=next_params, routing=routing, parse=parse)
-        yield response
         link = response.next_link
-        if link:
-            target = urlsplit(link)
-            if (target.scheme, target.netloc) != (origin.scheme, origin.netloc):
-                raise TransportError(
-                    f"pagination Link points to another host ({target.netloc}); refusing to follow it",
-                    permanent=True,
-                    url=link,
-                )
+        if link and not same_origin(link, url):
+            # The page itself is good and is handed on, but without its Link: the caller records
+            # the next link as where to resume, and a link to another host must never become that.
+            headers = httpx.Headers([(name, value) for name, value in response.headers.multi_items() if name.lower() != "link"])
+            yield dataclasses.replace(response, headers=headers)
+            raise TransportError(
+                f"pagination Link points to another host ({urlsplit(link).netloc or link}); refusing to follow it",
+                permanent=True,
+                url=link,
+            )
+        yield response
         next_url, next_params = link, None

@@ -30,9 +30,15 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from roaming.models import EVSE, Connector, Location, Partner, SyncRun
-from roaming.ocpi.client import OcpiClient, OcpiResponse, Routing, TransportError, iterate_pages
+from roaming.ocpi.client import OcpiClient, OcpiResponse, Routing, TransportError, iterate_pages, same_origin
 from roaming.ocpi.envelope import format_datetime
-from roaming.ocpi.v221.feeds import FeedDecodeError, FeedStatusError, cyclic_gc_paused, decode_page
+from roaming.ocpi.v221.feeds import (
+    FeedDecodeError,
+    FeedLimitError,
+    FeedStatusError,
+    cyclic_gc_paused,
+    decode_page,
+)
 from roaming.services import bulk, forked, network
 
 logger = logging.getLogger(__name__)
@@ -221,6 +227,8 @@ def _store_page(partner: Partner, module: str, run: SyncRun, page: _Page, next_u
     error = page.error
     if isinstance(error, FeedStatusError):
         raise SyncError(f"Page {run.pages + 1} was refused by the partner: {error}", permanent=True) from error
+    if isinstance(error, FeedLimitError):
+        raise SyncError(f"Page {run.pages + 1} could not be read: {error}", permanent=True) from error
     if error is not None:
         # Truncated or garbled JSON is usually a broken transfer: worth another try from this page.
         raise SyncError(f"Page {run.pages + 1} could not be read: {error}", permanent=False) from error
@@ -294,8 +302,10 @@ def sync_module(
         # while this one is written, instead of the whole increment waiting on its first page.
         params["limit"] = min(settings.OCPI_PAGE_LIMIT, settings.OCPI_INCREMENTAL_PAGE_LIMIT)
     start_url = url
-    if run.next_url:  # resuming: the Link we saved already carries offset, limit and filters
+    if run.next_url and same_origin(run.next_url, url):  # resuming: the saved Link carries offset, limit and filters
         start_url, params = run.next_url, None
+    elif run.next_url:  # never saved so since links are checked first; still, our token goes to the endpoint's host only
+        logger.warning("Sync run %s: not resuming at a URL off %s's endpoint host; starting over", run.pk, partner)
     party = min(parties, default=(settings.OCPI_COUNTRY_CODE, settings.OCPI_PARTY_ID))
     routing = Routing(to_country_code=party[0], to_party_id=party[1])
     try:
@@ -315,15 +325,13 @@ def sync_module(
                     if on_page:
                         on_page(PageProgress(run=run, page_objects=stored, total=run.total_reported))
     except (TransportError, SyncError) as error:
-        permanent = error.permanent
-        message = error.message
-        run.state = SyncRun.State.FAILED
-        run.error = message[:4000]
-        run.error_permanent = permanent
-        run.finished_at = timezone.now()
-        run.save(update_fields=["state", "error", "error_permanent", "finished_at"])
-        partner.record_error(f"{module} sync: {message}")
-        raise SyncError(message, permanent=permanent) from error
+        _fail(run, partner, module, error.message, permanent=error.permanent)
+        raise SyncError(error.message, permanent=error.permanent) from error
+    except Exception as error:
+        # A bug (ours or a library's) must not leave the run RUNNING: that would refuse every
+        # next pull of this module until the heartbeat goes stale. Raised again with its traceback.
+        _fail(run, partner, module, f"unexpected {type(error).__name__}: {error}", permanent=False)
+        raise
     run.state = SyncRun.State.SUCCEEDED
     run.finished_at = timezone.now()
     run.next_url = ""
@@ -332,6 +340,15 @@ def sync_module(
         _refresh_planner_statistics()
     partner.record_contact()
     return run
+
+
+def _fail(run: SyncRun, partner: Partner, module: str, message: str, *, permanent: bool) -> None:
+    run.state = SyncRun.State.FAILED
+    run.error = message[:4000]
+    run.error_permanent = permanent
+    run.finished_at = timezone.now()
+    run.save(update_fields=["state", "error", "error_permanent", "finished_at"])
+    partner.record_error(f"{module} sync: {message}")
 
 
 def _refresh_planner_statistics() -> None:

@@ -4,8 +4,8 @@ It is a separate server (stdlib `ThreadingHTTPServer`, no Django), so the eMSP i
 a counterpart it cannot reach into. It serves versions and credentials (both handshake
 directions), the Locations and Tariffs Sender interfaces with pagination and `date_from`, and it
 can push EVSE status PATCHes to the eMSP. `faults` lets a test make one endpoint misbehave the way
-partner back ends do in the field (HTML, hangs, 500s, truncated JSON, endless paging, a Link to
-another host) — over the same real HTTP.
+partner back ends do in the field (HTML, hangs, 500s, truncated JSON, JSON nested or numbered beyond
+reading, endless paging, a Link to another host or relative to the page) — over the same real HTTP.
 """
 
 from __future__ import annotations
@@ -328,6 +328,10 @@ class CpoSimulator:
         elif fault == "down":
             handler.close_connection = True
             handler.connection.close()
+        elif fault in ("deep_after_first_page", "long_number_after_first_page") and offset > 0:
+            # Well-formed JSON a parser still refuses: 100,000 nested arrays, a 5,000-digit number.
+            junk = b"[" * 100_000 + b"]" * 100_000 if fault.startswith("deep") else b"9" * 5000
+            self._send(handler, 200, raw=b'{"status_code":1000,"timestamp":"' + _now().encode() + b'","data":[{"x":' + junk + b"}]}")
         elif fault == "truncated":
             body = json.dumps(
                 {"status_code": 1000, "timestamp": _now(), "data": [{"id": "1", "name": "cut"}] * 5}
@@ -475,6 +479,8 @@ class CpoSimulator:
             base = f"{self.base_url}/{VERSION}/{kind}"
             if fault == "foreign_link":
                 base = f"http://evil.example.invalid/ocpi/{VERSION}/{kind}"
+            elif fault == "relative_link":  # RFC 8288 allows a reference relative to the page's URL
+                base = kind
             headers["Link"] = f'<{base}?{urlencode(params)}>; rel="next"'
         body = b'{"status_code":1000,"timestamp":"' + _now().encode() + b'","data":' + data + b"}"
         self._send(handler, 200, raw=body, headers=headers)

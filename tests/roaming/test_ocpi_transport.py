@@ -169,6 +169,16 @@ def test_it_refuses_to_follow_a_pagination_link_to_another_host(simulator):
     assert len(simulator.requests) == 1
 
 
+@pytest.mark.parametrize(("fault", "expected"), [("deep_after_first_page", "nested too deeply"), ("long_number_after_first_page", "too long")])
+def test_it_reports_json_no_parser_can_read_as_a_permanent_error(simulator, fault, expected):
+    simulator.faults["locations"] = fault
+    simulator._inbound["c-token"] = "C"
+    with OcpiClient("c-token", retries=0) as ocpi, pytest.raises(TransportError) as error:
+        ocpi.request("GET", f"{simulator.base_url}/2.2.1/locations", params={"offset": 10, "limit": 10})
+    assert "response cannot be read" in error.value.message and expected in error.value.message
+    assert error.value.permanent is True
+
+
 def test_it_stops_a_server_that_pages_forever(simulator):
     simulator.faults.update(locations_paging="forever")
     simulator._inbound["c-token"] = "C"
@@ -202,6 +212,8 @@ def test_https_peers_are_verified_and_a_self_signed_certificate_is_refused(tmp_p
     try:
         with OcpiClient("token", retries=0, timeout=3) as client, pytest.raises(TransportError) as error:
             client.request("GET", f"https://127.0.0.1:{server.server_address[1]}/ocpi/versions")
-        assert "CERTIFICATE_VERIFY_FAILED" in str(error.value) or "certificate verify failed" in str(error.value)
+        assert "TLS certificate was refused" in error.value.message
+        assert "self-signed certificate" in error.value.message  # the verifier's own reason
+        assert error.value.permanent is True  # the same certificate fails the same way
     finally:
         server.shutdown()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import json
 from decimal import Decimal
 from typing import Any
 
@@ -652,6 +653,28 @@ def test_it_refuses_a_body_over_the_size_limit_with_413(client, token, stored, s
         directions=[{"language": "en", "text": "y" * 500}] * 5,
     )
     assert_refused(call(client, "PUT", LOC, token, body=body), 413, 2001, "limit")
+    assert network_state() == before
+
+
+def test_it_refuses_a_5_mb_body_at_the_default_limit(client, token, stored):
+    before = network_state()
+    body = spec_location(last_updated="2019-06-24T12:39:09Z", directions=[{"language": "en", "text": "y" * 500}] * 10_000)
+    data = json.dumps(body)
+    assert len(data) > 5_000_000
+    assert_refused(call(client, "PUT", LOC, token, raw=data.encode()), 413, 2001, "limit is 2000000 bytes")
+    assert network_state() == before
+
+
+@pytest.mark.parametrize(
+    ("junk", "expected"),
+    [(b"[" * 100_000 + b"]" * 100_000, "nested too deeply"), (b"9" * 5000, "a number too long to read")],
+    ids=["nested-100000-deep", "5000-digit-number"],
+)
+@pytest.mark.parametrize("path", [LOC, f"{LOC}/3256", f"{LOC}/3256/1"], ids=["location", "evse", "connector"])
+def test_it_answers_json_too_deep_or_too_long_to_read_with_400_not_500(client, token, stored, path, junk, expected):
+    before = network_state()
+    raw = b'{"last_updated":"2019-06-24T12:39:09Z","x":' + junk + b"}"
+    assert_refused(call(client, "PATCH", path, token, raw=raw), 400, 2001, "The body cannot be read", expected)
     assert network_state() == before
 
 

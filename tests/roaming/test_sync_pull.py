@@ -374,3 +374,66 @@ def test_tariffs_another_connection_still_holds_are_refused_until_it_lets_go(par
     sync.sync_module(partner=partner, module="tariffs", full=True)
     taken = Tariff.objects.get(ocpi_id=first["id"])
     assert taken.partner == partner and taken.versions.count() == 2  # the hub's version stays in the history
+
+
+@pytest.mark.parametrize(
+    ("fault", "expected"),
+    [
+        ("deep_after_first_page", "nested too deeply"),
+        ("long_number_after_first_page", "a number too long to read"),
+    ],
+)
+def test_a_page_no_parser_can_read_fails_the_run_permanently_and_keeps_the_pages_before(partner, simulator, fault, expected):
+    simulator.faults["locations"] = fault
+    with pytest.raises(sync.SyncError) as error:
+        sync.sync_module(partner=partner, module="locations", full=True)
+    assert expected in error.value.message and error.value.permanent is True
+    run = SyncRun.objects.get()
+    assert (run.state, run.pages, run.error_permanent) == (SyncRun.State.FAILED, 1, True)
+    assert expected in run.error and Location.objects.count() == 25
+    partner.refresh_from_db()
+    assert expected in partner.last_error
+
+
+def test_a_page_whose_link_leaves_the_host_is_stored_but_never_becomes_the_place_to_resume(partner, simulator):
+    simulator.faults["locations_paging"] = "foreign_link"
+    with pytest.raises(sync.SyncError, match="another host"):
+        sync.sync_module(partner=partner, module="locations", full=True)
+    run = SyncRun.objects.get()
+    assert run.state == SyncRun.State.FAILED and run.error_permanent and run.next_url == ""
+    assert run.pages == 1 and Location.objects.count() == 25  # the page itself was good
+    assert sync.resume_failed(partner=partner, module="locations") is None
+
+
+def test_a_run_saved_with_a_resume_point_off_the_partners_host_starts_over_on_the_endpoint(partner, simulator):
+    stale = dt.datetime.now(dt.UTC) - sync.STALE_AFTER * 2
+    SyncRun.objects.create(
+        partner=partner, module="locations", mode="FULL", started_at=stale, heartbeat_at=stale,
+        next_url="http://evil.example.invalid/ocpi/2.2.1/locations?offset=50&limit=25",
+    )  # fmt: skip
+    simulator.requests.clear()
+    run = sync.sync_module(partner=partner, module="locations", full=True)
+    assert run.state == SyncRun.State.SUCCEEDED and Location.objects.count() == 120
+    assert "offset" not in _location_requests(simulator)[0]  # from the first page of the endpoint
+
+
+def test_a_relative_link_is_followed_on_the_same_host(partner, simulator):
+    simulator.faults["locations_paging"] = "relative_link"
+    run = sync.sync_module(partner=partner, module="locations", full=True)
+    assert (run.state, run.pages, run.objects_stored) == (SyncRun.State.SUCCEEDED, 5, 120)
+
+
+def test_an_unexpected_error_ends_the_run_failed_so_the_next_pull_can_start(partner, monkeypatch):
+    from roaming.services import network as network_service
+
+    def broken(prepared):  # injected fault: a bug in the write path
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(network_service, "write_locations", broken)
+    with pytest.raises(RuntimeError, match="a bug"):
+        sync.sync_module(partner=partner, module="locations", full=True)
+    run = SyncRun.objects.get()
+    assert (run.state, run.error_permanent) == (SyncRun.State.FAILED, False)
+    assert run.error == "unexpected RuntimeError: a bug"
+    monkeypatch.undo()
+    assert sync.sync_module(partner=partner, module="locations", full=True).objects_stored == 120

@@ -104,6 +104,7 @@ from typing import Any, Generic, Literal, TypeVar, overload
 
 from pydantic import BaseModel, ValidationError
 
+from ..jsontext import JsonLimitError, load_json
 from .common import (
     ALPHA2_TO_ALPHA3,
     GeoLocation,
@@ -147,6 +148,11 @@ _MODELS: Mapping[str, type[BaseModel]] = {"locations": Location, "tariffs": Tari
 
 class FeedDecodeError(Exception):
     """The page as a whole cannot be read (not JSON, not a list); nothing was decoded."""
+
+
+class FeedLimitError(FeedDecodeError):
+    """Well-formed JSON beyond what we read (nesting too deep, an integer too long): the same
+    page will fail the same way, so asking again does not help."""
 
 
 class FeedStatusError(FeedDecodeError):
@@ -376,7 +382,9 @@ def _read_envelope(raw: bytes | str, result: PageResult[Any]) -> list[Any]:
     if text.startswith("<"):
         raise FeedDecodeError(f"body is HTML/XML, not JSON: {text[:80]!r}")
     try:
-        payload = json.loads(text, parse_constant=NonFinite)
+        payload = load_json(text, parse_constant=NonFinite)
+    except JsonLimitError as exc:
+        raise FeedLimitError(f"body cannot be read: {exc.msg}") from None
     except json.JSONDecodeError as exc:
         truncated = exc.pos >= len(text) - 1 or exc.msg.startswith("Unterminated")
         hint = " (truncated?)" if truncated else ""

@@ -32,6 +32,7 @@ from roaming.ocpi.envelope import (
     ocpi_response,
     validation_message,
 )
+from roaming.ocpi.jsontext import JsonLimitError, load_json
 from roaming.ocpi.v221.feeds import NonFinite, may_be_unstorable, unstorable
 
 logger = logging.getLogger("roaming.ocpi.inbound")
@@ -64,7 +65,9 @@ class OcpiRequest:
         if not raw.strip():
             raise InvalidParameters("The request has no body; a JSON object is required.", http_status=400)
         try:
-            self._body = json.loads(raw.decode("utf-8-sig"), parse_constant=NonFinite)
+            self._body = load_json(raw.decode("utf-8-sig"), parse_constant=NonFinite)
+        except JsonLimitError as exc:
+            raise InvalidParameters(f"The body cannot be read: {exc.msg}.", http_status=400) from exc
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise InvalidParameters(f"The body is not valid JSON: {exc}", http_status=400) from exc
         if may_be_unstorable(raw) and (why := unstorable(self._body)) is not None:
