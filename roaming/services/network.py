@@ -404,17 +404,20 @@ def _newest(wires: Sequence[Any]) -> dict[str, int]:
     return newest
 
 
-def _compare(versions: dict[str, dt.datetime], held: dict[str, dt.datetime], result: StoreResult) -> list[str]:
+def _compare(
+    versions: dict[str, dt.datetime], held: dict[str, dt.datetime], result: StoreResult, *, replace_equal: bool = False
+) -> list[str]:
     """The keys newer than what we hold; counts the rest in `result`.
 
     An older object is acknowledged and ignored; an identical `last_updated` is a no-op, so
-    re-running a full pull rewrites nothing.
+    re-running a full pull rewrites nothing, unless `replace_equal` (a pushed PUT whose content
+    differs under the same timestamp: the later one wins, as for PATCHes).
     """
     changed = []
     for key, last_updated in versions.items():
         if key in held and last_updated < held[key]:
             result.older_ignored += 1
-        elif key in held and last_updated == held[key]:
+        elif key in held and last_updated == held[key] and not replace_equal:
             result.unchanged += 1
         else:
             changed.append(key)
@@ -493,8 +496,9 @@ _CONNECTOR_FIELDS = functools.cache(lambda: bulk.model_fields(Connector, CONNECT
 
 
 @transaction.atomic
-def write_locations(prepared: PreparedLocations) -> StoreResult:
-    """Write prepared Locations: newer ones replace what we hold, with their EVSEs and connectors."""
+def write_locations(prepared: PreparedLocations, *, replace_equal: bool = False) -> StoreResult:
+    """Write prepared Locations: newer ones replace what we hold, with their EVSEs and connectors
+    (and, with `replace_equal`, those of the same `last_updated`: see `_compare`)."""
     result = StoreResult()
     holding = _held(Location, list(prepared.versions))
     held, held_ids = holding.versions, holding.ids
@@ -503,7 +507,7 @@ def write_locations(prepared: PreparedLocations) -> StoreResult:
     versions = prepared.versions
     if result.refused:
         versions = {key: version for key, version in versions.items() if key not in result.refused}
-    changed = _compare(versions, held, result)
+    changed = _compare(versions, held, result, replace_equal=replace_equal)
     if not changed:
         return result
     # Rows of keys we hold as they are are left out; when every key changed (a first pull),
@@ -535,7 +539,7 @@ def write_locations(prepared: PreparedLocations) -> StoreResult:
                 + f"ORDER BY {batch.order()}"
                 + bulk.on_conflict(["key"], [c for c in columns if c != "key"])
                 # Belt and braces against a concurrent writer between our read and this write.
-                + f' WHERE "{location_table}"."last_updated" < excluded."last_updated"',
+                + f' WHERE "{location_table}"."last_updated" {"<=" if replace_equal else "<"} excluded."last_updated"',
                 params + only_changed,
             )
         _retire_unlisted(replaced, prepared.listed, dt.datetime.now(dt.UTC))
@@ -613,29 +617,36 @@ def store_locations(
     locations: Sequence[Any],
     now: dt.datetime | None = None,
     sources: Sequence[dict[str, Any] | None] | None = None,
+    replace_equal: bool = False,
 ) -> StoreResult:
     """Upsert whole Locations (a sync page, or one PUT). The caller has checked party ownership.
 
     `sources`, when given, are the JSON objects as received (None where an object was
-    repaired): they are kept as `raw`.
+    repaired): they are kept as `raw`. `replace_equal`: see `_compare`.
     """
     prepared = prepare_locations(partner=partner, locations=locations, encoder=bulk.encoder(), sources=sources, now=now)
-    return write_locations(prepared)
+    return write_locations(prepared, replace_equal=replace_equal)
 
 
 # Tariffs -----------------------------------------------------------------------------------------
 
 
 @transaction.atomic
-def store_tariffs(*, partner: Partner, tariffs: Sequence[Any], now: dt.datetime | None = None) -> StoreResult:
-    """Upsert Tariffs; every new `last_updated` is kept as a TariffVersion (history for pricing)."""
+def store_tariffs(
+    *, partner: Partner, tariffs: Sequence[Any], now: dt.datetime | None = None, replace_equal: bool = False
+) -> StoreResult:
+    """Upsert Tariffs; every new `last_updated` is kept as a TariffVersion (history for pricing).
+
+    `replace_equal` (see `_compare`) also replaces the version of that `last_updated`: the tariff
+    as of that moment is what the CPO last said it was.
+    """
     now = now or dt.datetime.now(dt.UTC)
     result = StoreResult()
     newest = _newest(tariffs)
     holding = _held(Tariff, list(newest))
     result.refused = claimed_elsewhere(partner.pk, holding.owners)
     versions = {key: tariffs[index].last_updated for key, index in newest.items() if key not in result.refused}
-    changed = [(key, tariffs[newest[key]]) for key in _compare(versions, holding.versions, result)]
+    changed = [(key, tariffs[newest[key]]) for key in _compare(versions, holding.versions, result, replace_equal=replace_equal)]
     if not changed:
         return result
     rows = [
@@ -676,7 +687,11 @@ def store_tariffs(*, partner: Partner, tariffs: Sequence[Any], now: dt.datetime 
     ids = dict(Tariff.objects.filter(key__in=[key for key, _ in changed]).values_list("key", "id"))
     TariffVersion.objects.bulk_create(
         [TariffVersion(tariff_id=ids[key], last_updated=wire.last_updated, raw=_dump(wire)) for key, wire in changed],
-        ignore_conflicts=True,
+        **(
+            {"update_conflicts": True, "unique_fields": ["tariff", "last_updated"], "update_fields": ["raw"]}
+            if replace_equal
+            else {"ignore_conflicts": True}
+        ),
     )
     result.stored = len(changed)
     return result

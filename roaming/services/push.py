@@ -40,7 +40,7 @@ from typing import Any
 from django.db import connection, transaction
 from django.db.models import Model
 from django.utils import timezone
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from roaming.models import EVSE, Connector, Location, Partner, Tariff
 from roaming.models.columns import Columns
@@ -333,17 +333,34 @@ def put_location(*, partner: Partner, location: wire.Location) -> Outcome:
     """A full Location (with all its EVSEs); EVSEs we hold that it leaves out become REMOVED."""
     key = Location.make_key(location.country_code, location.party_id, location.id)
     with transaction.atomic():
-        held = Location.objects.select_for_update().filter(key=key).only("pk", "partner_id").first()
+        held = Location.objects.select_for_update().filter(key=key).only("pk", "partner_id", "last_updated").first()
         if held is not None and held.partner_id != partner.pk:
             _check_owner(
                 partner, {key: held.partner_id}, f"Location {location.id!r} of {location.country_code}*{location.party_id}"
             )
-        result = store_locations(partner=partner, locations=[location])
+        # The same last_updated with other content: the later PUT wins, as for PATCHes.
+        replace_equal = (
+            held is not None
+            and held.last_updated == location.last_updated
+            and _as_held(partner, location) != location
+        )
+        result = store_locations(partner=partner, locations=[location], replace_equal=replace_equal)
     if result.older_ignored:
         return Outcome.IGNORED_OLDER
     if result.unchanged:
         return Outcome.UNCHANGED
     return Outcome.UPDATED if held is not None else Outcome.CREATED
+
+
+def _as_held(partner: Partner, location: wire.Location) -> wire.Location | None:
+    """The location of the same key as we hold it, read back as a wire object (to compare)."""
+    try:
+        document = pushed_location(
+            partner=partner, country_code=location.country_code, party_id=location.party_id, location_id=location.id
+        )
+        return wire.Location.model_validate(document)
+    except (PushError, ValidationError):
+        return None
 
 
 def put_evse(
@@ -536,7 +553,12 @@ def put_tariff(*, partner: Partner, tariff: wire_tariffs.Tariff) -> Outcome:
     ids = {"country_code": tariff.country_code, "party_id": tariff.party_id, "tariff_id": tariff.id}
     with transaction.atomic():
         held = _held_tariff(partner=partner, **ids, lock=True)
-        result = store_tariffs(partner=partner, tariffs=[tariff])
+        replace_equal = (
+            held is not None
+            and held.last_updated == tariff.last_updated
+            and held.raw != tariff.model_dump(mode="json", exclude_none=True)
+        )
+        result = store_tariffs(partner=partner, tariffs=[tariff], replace_equal=replace_equal)
         if result.unchanged and held is not None and held.deleted_at is not None:
             # The same version PUT again after a DELETE: the CPO wants it back, and
             # store_tariffs rightly writes nothing for an identical last_updated.

@@ -622,6 +622,24 @@ def test_it_refuses_a_patch_that_changes_an_id(client, token, stored, path, body
     assert network_state() == before
 
 
+def test_a_put_with_the_same_last_updated_applies_new_content_and_leaves_a_true_repeat_alone(client, token, stored):
+    same = spec_location()
+    repeat = call(client, "PUT", LOC, token, body=same)
+    assert repeat.status_code == 200 and repeat.json()["status_message"] == "Same last_updated as the version we hold; nothing changed."
+    assert Location.objects.get().received_at == stored.received_at  # not rewritten
+
+    changed = copy.deepcopy(same)
+    changed["name"] = "Gent Zuid (renamed)"
+    changed["evses"][0]["status"] = "OUTOFORDER"
+    response = call(client, "PUT", LOC, token, body=changed)
+    assert response.status_code == 200 and response.json()["status_code"] == 1000, response.json()
+    assert "status_message" not in response.json() or "nothing changed" not in response.json()["status_message"]
+    location = Location.objects.get()
+    assert location.name == "Gent Zuid (renamed)" and location.last_updated == stored.last_updated
+    assert evse(changed["evses"][0]["uid"]).status == "OUTOFORDER"
+    assert location.available_evse_count == stored.available_evse_count - (same["evses"][0]["status"] == "AVAILABLE")
+
+
 def test_it_accepts_a_patch_that_repeats_its_ids(client, token, stored):
     body = {"uid": "3256", "status": "CHARGING", "last_updated": "2019-06-24T12:39:09Z"}
     assert call(client, "PATCH", f"{LOC}/3256", token, body=body).status_code == 200

@@ -255,6 +255,15 @@ def test_it_never_touches_a_tariff_held_for_another_partner_with_the_same_key(cl
     assert tariff_state() == before
 
 
+def test_a_tariff_put_with_the_same_last_updated_replaces_that_version(client, token, stored):
+    response = call(client, "PUT", URL, token, body=spec_tariff(currency="CHF"))
+    assert response.status_code == 200 and response.json()["status_code"] == 1000, response.json()
+    tariff = Tariff.objects.get()
+    assert tariff.currency == "CHF" and tariff.last_updated == stored.last_updated
+    # The tariff as of that moment is what the CPO said last: one version, the new content.
+    assert list(tariff.versions.values_list("raw__currency", flat=True)) == ["CHF"]
+
+
 def test_a_tariff_passes_to_another_connection_once_its_holder_is_unregistered(client, cpo, token, stored):
     holder, _ = cpo
     newcomer, newcomer_token = connected_partner("DE", "ALL")
