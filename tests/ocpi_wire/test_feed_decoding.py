@@ -649,3 +649,23 @@ def test_an_object_with_nan_or_infinity_even_in_an_ignored_field_is_refused(toke
     (reject,) = result.rejects
     assert reject.reason == f"x_vendor.v: {token} is not a JSON number"
     assert reject.raw["x_vendor"] == {"v": token}  # kept for staff, as a string
+
+
+def _stamp(moment: dt.datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def test_a_last_updated_more_than_a_day_ahead_rejects_its_object_with_the_path():
+    now = dt.datetime.now(dt.UTC)
+    far = location("FAR")
+    far["evses"][1]["last_updated"] = "9999-12-31T23:59:59Z"  # would freeze the EVSE's status
+    skewed = location("SKEWED", last_updated=_stamp(now + dt.timedelta(hours=14)))  # local time sent as Z: kept
+    tomorrow = location("TOMORROW", last_updated=_stamp(now + dt.timedelta(days=1, minutes=5)))
+    result = decode_page(page(far, skewed, tomorrow), kind="locations")
+    assert [d.obj.id for d in result.decoded] == ["SKEWED"]
+    reasons = {r.object_id: r.reason for r in result.rejects}
+    assert reasons["FAR"] == (
+        "evses[1].last_updated: 9999-12-31T23:59:59Z is more than a day ahead of our clock:"
+        " every later update would look older and be ignored"
+    )
+    assert reasons["TOMORROW"].startswith("last_updated: ") and "more than a day ahead" in reasons["TOMORROW"]

@@ -640,6 +640,24 @@ def test_a_put_with_the_same_last_updated_applies_new_content_and_leaves_a_true_
     assert location.available_evse_count == stored.available_evse_count - (same["evses"][0]["status"] == "AVAILABLE")
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("PATCH", f"{LOC}/3256", {"status": "AVAILABLE", "last_updated": "9999-12-31T23:59:59Z"}),
+        ("PATCH", f"{LOC}/3256/1", {"max_voltage": 400, "last_updated": "2999-01-01T00:00:00Z"}),
+        ("PUT", LOC, spec_location(last_updated="2999-01-01T00:00:00Z")),
+    ],
+    ids=["evse-patch", "connector-patch", "location-put"],
+)
+def test_it_refuses_a_last_updated_more_than_a_day_ahead_so_it_cannot_freeze_the_object(client, token, stored, method, path, body):
+    before = network_state()
+    assert_refused(call(client, method, path, token, body=body), 200, 2001, "last_updated", "more than a day ahead of our clock")
+    assert network_state() == before
+    # A later honest update still applies.
+    ok = call(client, "PATCH", f"{LOC}/3256", token, body={"status": "CHARGING", "last_updated": "2019-06-24T12:39:09Z"})
+    assert ok.json()["status_code"] == 1000 and evse("3256").status == "CHARGING"
+
+
 def test_it_accepts_a_patch_that_repeats_its_ids(client, token, stored):
     body = {"uid": "3256", "status": "CHARGING", "last_updated": "2019-06-24T12:39:09Z"}
     assert call(client, "PATCH", f"{LOC}/3256", token, body=body).status_code == 200

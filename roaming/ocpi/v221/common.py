@@ -45,6 +45,7 @@ from importlib import resources
 from typing import Annotated, Any
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -77,6 +78,7 @@ __all__ = [
     "GeoLocation",
     "Image",
     "ImageCategory",
+    "LastUpdated",
     "LocalDate",
     "LocalTime",
     "Number",
@@ -304,6 +306,30 @@ DateTime = Annotated[
     BeforeValidator(parse_datetime),
     PlainSerializer(format_datetime, return_type=str, when_used="json"),
 ]
+
+
+# How far ahead of our clock a last_updated may be. A partner's clock may run fast, or send local
+# time marked Z (hours ahead); beyond a day it is an error, and storing it would make every later
+# update of the object look older and be ignored: a charger's status frozen.
+MAX_AHEAD = dt.timedelta(days=1)
+_horizon = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)  # now + MAX_AHEAD as of the last look; only grows
+
+
+def _not_far_ahead(value: dt.datetime) -> dt.datetime:
+    global _horizon
+    if value > _horizon:  # the cached horizon only errs early: look at the clock again
+        _horizon = dt.datetime.now(dt.UTC) + MAX_AHEAD
+        if value > _horizon:
+            raise PydanticCustomError(
+                "ocpi_future",
+                "{value} is more than a day ahead of our clock: every later update would look older and be ignored",
+                {"value": format_datetime(value)},
+            )
+    return value
+
+
+# The last_updated of a stored object: a DateTime no more than MAX_AHEAD in the future.
+LastUpdated = Annotated[DateTime, AfterValidator(_not_far_ahead)]
 
 
 _HHMM_RE = re.compile(r"^([01][0-9]|2[0-3]):([0-5][0-9])$")

@@ -52,6 +52,7 @@ from .common import (
     GeoLocation,
     Image,
     ImageCategory,
+    LastUpdated,
     LocalTime,
     OcpiModel,
     PartyId,
@@ -347,7 +348,7 @@ class Connector(OcpiModel):
     max_electric_power: Annotated[int, Field(ge=0)] | None = None
     tariff_ids: list[CiString36] | None = None
     terms_and_conditions: Url | None = None
-    last_updated: DateTime
+    last_updated: LastUpdated
 
 
 class Evse(OcpiModel):
@@ -363,7 +364,7 @@ class Evse(OcpiModel):
     directions: list[DisplayText] | None = None
     parking_restrictions: list[ParkingRestriction] | None = None
     images: list[Image] | None = None
-    last_updated: DateTime
+    last_updated: LastUpdated
 
 
 class Location(OcpiModel):
@@ -392,7 +393,7 @@ class Location(OcpiModel):
     charging_when_closed: bool | None = None
     images: list[Image] | None = None
     energy_mix: EnergyMix | None = None
-    last_updated: DateTime
+    last_updated: LastUpdated
 
 
 # --------------------------------------------------------------------------- PATCH bodies
@@ -426,7 +427,7 @@ class ConnectorPatch(_Patch):
     max_electric_power: Annotated[int, Field(ge=0)] | None = None
     tariff_ids: list[CiString36] | None = None
     terms_and_conditions: Url | None = None
-    last_updated: DateTime
+    last_updated: LastUpdated
 
 
 class EvsePatch(_Patch):
@@ -444,7 +445,7 @@ class EvsePatch(_Patch):
     directions: list[DisplayText] | None = None
     parking_restrictions: list[ParkingRestriction] | None = None
     images: list[Image] | None = None
-    last_updated: DateTime
+    last_updated: LastUpdated
 
 
 class LocationPatch(_Patch):
@@ -486,7 +487,7 @@ class LocationPatch(_Patch):
     charging_when_closed: bool | None = None
     images: list[Image] | None = None
     energy_mix: EnergyMix | None = None
-    last_updated: DateTime
+    last_updated: LastUpdated
 
 
 # --------------------------------------------------------------------------- URL ↔ body identifiers

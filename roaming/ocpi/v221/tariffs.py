@@ -32,6 +32,7 @@ from .common import (
     DateTime,
     DisplayText,
     EnergyMix,
+    LastUpdated,
     LocalDate,
     LocalTime,
     Number,
@@ -132,4 +133,4 @@ class Tariff(OcpiModel):
     start_date_time: DateTime | None = None
     end_date_time: DateTime | None = None
     energy_mix: EnergyMix | None = None
-    last_updated: DateTime
+    last_updated: LastUpdated
