@@ -750,6 +750,26 @@ def test_it_refuses_pushes_and_reads_under_a_party_not_in_the_callers_roles(clie
     assert network_state() == before
 
 
+def test_a_hub_pushes_for_each_party_it_represents_and_no_other(client):
+    hub, hub_token = connected_partner("NL", "HUB")
+    hub.replace_roles(
+        [
+            dict(role="HUB", country_code="NL", party_id="HUB", business_name="Hub"),
+            dict(role="CPO", country_code="BE", party_id="BEC", business_name="Bec via hub"),
+            dict(role="CPO", country_code="DE", party_id="ALL", business_name="Allego via hub"),
+        ]
+    )
+    for country, party in (("BE", "BEC"), ("DE", "ALL")):
+        body = spec_location(country_code=country, party_id=party)
+        response = call(client, "PUT", f"{BASE}/{country}/{party}/LOC1", hub_token, body=body)
+        assert response.status_code == 201, response.json()
+    assert sorted(Location.objects.filter(partner=hub).values_list("key", flat=True)) == ["BE*BEC*LOC1", "DE*ALL*LOC1"]
+    before = network_state()
+    stranger = spec_location(country_code="FR", party_id="TNM")
+    assert_refused(call(client, "PUT", f"{BASE}/FR/TNM/LOC1", hub_token, body=stranger), 404, 2000, "FR*TNM is not one of")
+    assert network_state() == before
+
+
 def test_it_never_touches_a_location_held_for_another_partner_with_the_same_key(client, token, stored):
     # A second connection (say a hub) that also declares BE*BEC.
     intruder, intruder_token = connected_partner("BE", "BEC")
