@@ -18,10 +18,12 @@ class JsonLimitError(json.JSONDecodeError):
     """Well-formed JSON beyond what we read: nesting too deep, or an integer too long."""
 
 
-def load_json(text: str, *, parse_constant: Callable[[str], Any] | None = None) -> Any:
+def load_json(
+    text: str, *, parse_constant: Callable[[str], Any] | None = None, parse_float: Callable[[str], Any] | None = None
+) -> Any:
     """`json.loads(text)`; raises `json.JSONDecodeError` for anything it cannot read."""
     try:
-        return json.loads(text, parse_constant=parse_constant)
+        return json.loads(text, parse_constant=parse_constant, parse_float=parse_float)
     except RecursionError:
         raise JsonLimitError("arrays or objects nested too deeply to read", text, 0) from None
     except json.JSONDecodeError:

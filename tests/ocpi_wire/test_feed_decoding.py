@@ -669,3 +669,14 @@ def test_a_last_updated_more_than_a_day_ahead_rejects_its_object_with_the_path()
         " every later update would look older and be ignored"
     )
     assert reasons["TOMORROW"].startswith("last_updated: ") and "more than a day ahead" in reasons["TOMORROW"]
+
+
+def test_a_number_beyond_a_double_refuses_its_object_instead_of_being_stored_as_null():
+    bad = location("HUGE")
+    bad["x_vendor"] = {"score": 1}  # replaced by 1e400 in the text below
+    text = page(location("OK"), bad).replace(b'"score": 1', b'"score": 1e400')
+    result = decode_page(text, kind="locations")
+    assert [d.obj.id for d in result.decoded] == ["OK"]
+    (reject,) = result.rejects
+    assert reject.reason == "x_vendor.score: 1e400 is beyond the range of numbers that can be stored"
+    assert reject.raw["x_vendor"]["score"] == "1e400"  # kept for staff, as sent

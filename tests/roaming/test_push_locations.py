@@ -714,6 +714,13 @@ def test_it_answers_json_too_deep_or_too_long_to_read_with_400_not_500(client, t
     assert network_state() == before
 
 
+def test_it_refuses_a_number_beyond_a_double_even_in_a_field_it_ignores_like_nan(client, token, stored):
+    before = network_state()
+    raw = json.dumps(spec_location(last_updated="2019-06-24T12:39:09Z", x_vendor={"score": 1})).replace('"score": 1', '"score": 1e400')
+    assert_refused(call(client, "PUT", LOC, token, raw=raw.encode()), 200, 2001, "x_vendor.score: 1e400 is beyond the range")
+    assert network_state() == before
+
+
 @pytest.mark.parametrize("method", ["PUT", "PATCH"])
 def test_it_answers_invalid_json_with_400(client, token, stored, method):
     before = network_state()

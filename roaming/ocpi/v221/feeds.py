@@ -95,6 +95,7 @@ import datetime as dt
 import functools
 import gc
 import json
+import math
 import typing
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -131,6 +132,7 @@ __all__ = [
     "FeedStatusError",
     "cyclic_gc_paused",
     "NonFinite",
+    "FloatReader",
     "may_be_unstorable",
     "unstorable",
     "Kind",
@@ -227,11 +229,12 @@ def decode_page(raw: bytes | str, *, kind: Kind) -> PageResult[Any]:
     model = _MODELS[kind]
     result: PageResult[Any] = PageResult(kind=kind)
     with cyclic_gc_paused():
-        items = _read_envelope(raw, result)
+        floats = FloatReader()
+        items = _read_envelope(raw, result, floats)
         validate = model.model_validate
         suspect = _SUSPECT.get(model)
         decoded = result.decoded
-        suspicious = may_be_unstorable(raw)  # only then are the objects walked
+        suspicious = floats.overflowed or may_be_unstorable(raw)  # only then are the objects walked
         for index, item in enumerate(items):
             if suspicious and (why := unstorable(item)) is not None:
                 result.rejects.append(_unstorable_reject(item, index, why))
@@ -253,8 +256,8 @@ def decode_page(raw: bytes | str, *, kind: Kind) -> PageResult[Any]:
 
 
 class NonFinite(float):
-    """NaN or ±Infinity as sent. Python's json reads them, JSON and PostgreSQL's jsonb do not:
-    an object carrying one (even in a field we ignore) is refused with its path."""
+    """NaN, ±Infinity or a number beyond a double (1e400) as sent. Python's json reads them, JSON
+    and jsonb do not: an object carrying one (even in a field we ignore) is refused with its path."""
 
     __slots__ = ("token",)
     token: str
@@ -263,6 +266,24 @@ class NonFinite(float):
         number = super().__new__(cls, token.replace("Infinity", "inf"))
         number.token = token
         return number
+
+
+class FloatReader:
+    """`json.loads`'s `parse_float`: a number beyond a double's range (`1e400`) would be read as
+    infinity and written back as null; it comes back as NonFinite instead (refused like NaN),
+    and `overflowed` says the text held one (only then are the objects walked)."""
+
+    __slots__ = ("overflowed",)
+
+    def __init__(self) -> None:
+        self.overflowed = False
+
+    def __call__(self, text: str) -> float:
+        value = float(text)
+        if value in (math.inf, -math.inf):
+            self.overflowed = True
+            return NonFinite(text)
+        return value
 
 
 _NUL = "contains a NUL character (\\u0000), which cannot be stored"
@@ -277,7 +298,9 @@ def unstorable(value: Any, path: str = "") -> str | None:
     """
     here = path or "(value)"
     if isinstance(value, NonFinite):
-        return f"{here}: {value.token} is not a JSON number"
+        if value.token in ("NaN", "Infinity", "-Infinity"):
+            return f"{here}: {value.token} is not a JSON number"
+        return f"{here}: {value.token} is beyond the range of numbers that can be stored"
     if isinstance(value, str):
         return f"{here}: {_NUL}" if "\x00" in value else None
     if isinstance(value, dict):
@@ -365,7 +388,7 @@ def _unstorable_reject(item: Any, index: int, why: str) -> Reject:
     )
 
 
-def _read_envelope(raw: bytes | str, result: PageResult[Any]) -> list[Any]:
+def _read_envelope(raw: bytes | str, result: PageResult[Any], floats: FloatReader) -> list[Any]:
     if isinstance(raw, bytes):
         if raw.startswith(_BOM):
             raw = raw[len(_BOM) :]
@@ -382,7 +405,7 @@ def _read_envelope(raw: bytes | str, result: PageResult[Any]) -> list[Any]:
     if text.startswith("<"):
         raise FeedDecodeError(f"body is HTML/XML, not JSON: {text[:80]!r}")
     try:
-        payload = load_json(text, parse_constant=NonFinite)
+        payload = load_json(text, parse_constant=NonFinite, parse_float=floats)
     except JsonLimitError as exc:
         raise FeedLimitError(f"body cannot be read: {exc.msg}") from None
     except json.JSONDecodeError as exc:

@@ -33,7 +33,7 @@ from roaming.ocpi.envelope import (
     validation_message,
 )
 from roaming.ocpi.jsontext import JsonLimitError, load_json
-from roaming.ocpi.v221.feeds import NonFinite, may_be_unstorable, unstorable
+from roaming.ocpi.v221.feeds import FloatReader, NonFinite, may_be_unstorable, unstorable
 
 logger = logging.getLogger("roaming.ocpi.inbound")
 
@@ -64,13 +64,14 @@ class OcpiRequest:
         raw = self.http.body
         if not raw.strip():
             raise InvalidParameters("The request has no body; a JSON object is required.", http_status=400)
+        floats = FloatReader()
         try:
-            self._body = load_json(raw.decode("utf-8-sig"), parse_constant=NonFinite)
+            self._body = load_json(raw.decode("utf-8-sig"), parse_constant=NonFinite, parse_float=floats)
         except JsonLimitError as exc:
             raise InvalidParameters(f"The body cannot be read: {exc.msg}.", http_status=400) from exc
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise InvalidParameters(f"The body is not valid JSON: {exc}", http_status=400) from exc
-        if may_be_unstorable(raw) and (why := unstorable(self._body)) is not None:
+        if (floats.overflowed or may_be_unstorable(raw)) and (why := unstorable(self._body)) is not None:
             raise InvalidParameters(f"{why}.")
         self._body_read = True
         return self._body
