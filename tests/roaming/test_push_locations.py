@@ -587,12 +587,80 @@ def test_it_refuses_a_bad_location_put_for_a_new_location_and_creates_nothing(cl
             ["evses[1].uid", "duplicate EVSE uid"],
             id="duplicate-evse-uid",
         ),
+        pytest.param(
+            f"{LOC}/3256/1",
+            {"max_voltage": 400},
+            ["last_updated: required field is missing"],
+            id="connector-no-last-updated",
+        ),
+        pytest.param(
+            f"{LOC}/3256/1",
+            {"standard": "TYPE2", "last_updated": "2019-06-24T12:39:09Z"},
+            ["standard", "'TYPE2' is not a valid ConnectorType"],
+            id="connector-unknown-standard",
+        ),
     ],
 )
 def test_it_refuses_a_bad_patch_precisely_and_writes_nothing(client, token, stored, path, body, fragments):
     before = network_state()
     assert_refused(call(client, "PATCH", path, token, body=body), 200, 2001, *fragments)
     assert network_state() == before
+
+
+@pytest.mark.parametrize(
+    ("path", "change", "fragments"),
+    [
+        (f"{LOC}/3256", {"status": "BROKEN"}, ["status", "'BROKEN' is not a valid Status"]),
+        (f"{LOC}/3256", {"uid": None}, ["uid"]),
+        (f"{LOC}/3256", {"capabilities": "RFID_READER"}, ["capabilities: expected a JSON array"]),
+        (f"{LOC}/3256/1", {"max_amperage": "lots"}, ["max_amperage", "integer"]),
+        (f"{LOC}/3256/1", {"power_type": None}, ["power_type"]),
+    ],
+    ids=["evse-unknown-status", "evse-null-uid", "evse-capabilities-not-a-list", "connector-wrong-type", "connector-null-power-type"],
+)
+def test_it_refuses_a_bad_evse_or_connector_put_precisely_and_writes_nothing(client, token, stored, path, change, fragments):
+    evse_body = dict(spec_location()["evses"][0], last_updated="2019-06-24T12:39:09Z")
+    body = evse_body if path.endswith("3256") else dict(evse_body["connectors"][0], last_updated="2019-06-24T12:39:09Z")
+    body.update(change)
+    before = network_state()
+    assert_refused(call(client, "PUT", path, token, body=body), 200, 2001, *fragments)
+    assert network_state() == before
+
+
+def test_older_evse_and_connector_puts_are_acknowledged_and_ignored_and_parents_never_move_back(client, token, stored):
+    location = Location.objects.get()
+    old_evse = dict(spec_location()["evses"][0], status="OUTOFORDER", last_updated="2010-01-01T00:00:00Z")
+    old_connector = dict(old_evse["connectors"][0], max_voltage=999, last_updated="2010-01-01T00:00:00Z")
+    before = network_state()
+    for path, body in ((f"{LOC}/3256", old_evse), (f"{LOC}/3256/1", old_connector)):
+        response = call(client, "PUT", path, token, body=body)
+        assert response.status_code == 200 and response.json()["status_code"] == 1000
+        assert "not applied" in response.json()["status_message"]
+    assert network_state() == before
+    # A newer connector change moves its parents forward, an EVSE change older than the
+    # location's own time leaves the location's time where it was.
+    newer = dict(old_connector, max_voltage=400, last_updated="2019-06-24T12:39:09Z")
+    assert call(client, "PUT", f"{LOC}/3256/1", token, body=newer).json()["status_code"] == 1000
+    moved = Location.objects.get()
+    assert moved.last_updated == dt.datetime(2019, 6, 24, 12, 39, 9, tzinfo=dt.UTC) > location.last_updated
+    assert evse("3256").last_updated == moved.last_updated
+    between = {"status": "CHARGING", "last_updated": "2019-06-24T12:00:00Z"}  # older than what EVSE 3256 now holds
+    response = call(client, "PATCH", f"{LOC}/3256", token, body=between)
+    assert "not applied" in response.json()["status_message"]
+    other_uid = next(e["uid"] for e in spec_location()["evses"] if e["uid"] != "3256")
+    between = {"status": "CHARGING", "last_updated": "2019-06-24T12:30:00Z"}  # newer than that EVSE, older than the location
+    assert call(client, "PATCH", f"{LOC}/{other_uid}", token, body=between).json()["status_code"] == 1000
+    assert evse(other_uid).status == "CHARGING"
+    assert Location.objects.get().last_updated == moved.last_updated  # never backwards
+
+
+def test_a_connector_patch_changes_the_locations_map_summary(client, token, stored):
+    before = Location.objects.get()
+    body = {"standard": "CHADEMO", "power_type": "DC", "max_electric_power": 150000, "last_updated": "2019-06-24T12:39:09Z"}
+    assert call(client, "PATCH", f"{LOC}/3256/1", token, body=body).json()["status_code"] == 1000
+    after = Location.objects.get()
+    assert after.max_power_kw == Decimal("150.0") != before.max_power_kw
+    assert "CHADEMO" in after.connector_standards and "CHADEMO" not in before.connector_standards
 
 
 @pytest.mark.parametrize(
