@@ -5,7 +5,8 @@ Token vocabulary, from our side of the wire:
   (token A, B or C in the spec's naming) and keep only its SHA-256: a database leak does not
   let anyone call us as the partner. Tokens are 256-bit random, so an unsalted hash is safe.
 - *outbound token*: what we put in `Authorization` when we call them. We must be able to send
-  it, so it is stored as is; the admin never shows it after the handshake.
+  it, so it is stored encrypted under a key derived from SECRET_KEY (`fields.EncryptedTokenField`):
+  a copy of the database alone does not let anyone call the partner as us. The admin never shows it.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from django.db import connection, models, transaction
 from django.utils import timezone
 
 from roaming.models.columns import Columns
+from roaming.models.fields import EncryptedTokenField
 from roaming.ocpi.auth import new_token
 
 
@@ -42,7 +44,8 @@ class Partner(models.Model):
     inbound_token_is_registration = models.BooleanField(
         default=False, editable=False, help_text="True while the inbound token is a token A (versions and credentials only)."
     )
-    outbound_token = models.CharField(max_length=64, blank=True, editable=False)
+    # A str on the instance, encrypted in the column (Any: Django's fields are untyped here).
+    outbound_token: Any = EncryptedTokenField(max_length=255, blank=True, editable=False)
     token_base64 = models.BooleanField(
         default=True,
         help_text="Send our token Base64-encoded (OCPI 2.2.1). Untick for peers that expect the raw token (2.1.1 style).",
