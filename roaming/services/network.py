@@ -394,6 +394,11 @@ def claimed_elsewhere(partner_id: int, owners: dict[str, int]) -> dict[str, Part
     return refused
 
 
+def _handed_over(partner_id: int, owners: dict[str, int], refused: dict[str, Partner]) -> list[str]:
+    """Keys held for another connection that no longer claims them: `partner_id` takes them over."""
+    return [key for key, owner in owners.items() if owner != partner_id and key not in refused]
+
+
 def _newest(wires: Sequence[Any]) -> dict[str, int]:
     """Key → index of the newest object with that key (a page may repeat an object)."""
     newest: dict[str, int] = {}
@@ -405,19 +410,27 @@ def _newest(wires: Sequence[Any]) -> dict[str, int]:
 
 
 def _compare(
-    versions: dict[str, dt.datetime], held: dict[str, dt.datetime], result: StoreResult, *, replace_equal: bool = False
+    versions: dict[str, dt.datetime],
+    held: dict[str, dt.datetime],
+    result: StoreResult,
+    *,
+    replace_equal: bool = False,
+    handed_over: Iterable[str] = (),
 ) -> list[str]:
     """The keys newer than what we hold; counts the rest in `result`.
 
     An older object is acknowledged and ignored; an identical `last_updated` is a no-op, so
     re-running a full pull rewrites nothing, unless `replace_equal` (a pushed PUT whose content
-    differs under the same timestamp: the later one wins, as for PATCHes).
+    differs under the same timestamp: the later one wins, as for PATCHes) or the key is
+    `handed_over` (held for a connection that let go of its party: the same version, sent by
+    its new connection, moves it over).
     """
+    handed_over = set(handed_over)
     changed = []
     for key, last_updated in versions.items():
         if key in held and last_updated < held[key]:
             result.older_ignored += 1
-        elif key in held and last_updated == held[key] and not replace_equal:
+        elif key in held and last_updated == held[key] and not replace_equal and key not in handed_over:
             result.unchanged += 1
         else:
             changed.append(key)
@@ -507,7 +520,8 @@ def write_locations(prepared: PreparedLocations, *, replace_equal: bool = False)
     versions = prepared.versions
     if result.refused:
         versions = {key: version for key, version in versions.items() if key not in result.refused}
-    changed = _compare(versions, held, result, replace_equal=replace_equal)
+    handed_over = _handed_over(prepared.partner_id, holding.owners, result.refused)
+    changed = _compare(versions, held, result, replace_equal=replace_equal, handed_over=handed_over)
     if not changed:
         return result
     # Rows of keys we hold as they are are left out; when every key changed (a first pull),
@@ -538,8 +552,11 @@ def write_locations(prepared: PreparedLocations, *, replace_equal: bool = False)
                 + f"SELECT {batch.cells()} FROM {source} WHERE {keys_wanted(batch)} "
                 + f"ORDER BY {batch.order()}"
                 + bulk.on_conflict(["key"], [c for c in columns if c != "key"])
-                # Belt and braces against a concurrent writer between our read and this write.
-                + f' WHERE "{location_table}"."last_updated" {"<=" if replace_equal else "<"} excluded."last_updated"',
+                # Belt and braces against a concurrent writer between our read and this write;
+                # the same version moves over to a new connection (`_handed_over`).
+                + f' WHERE "{location_table}"."last_updated" {"<=" if replace_equal else "<"} excluded."last_updated"'
+                + f' OR ("{location_table}"."last_updated" = excluded."last_updated"'
+                + f' AND "{location_table}"."partner_id" <> excluded."partner_id")',
                 params + only_changed,
             )
         _retire_unlisted(replaced, prepared.listed, dt.datetime.now(dt.UTC))
@@ -646,7 +663,9 @@ def store_tariffs(
     holding = _held(Tariff, list(newest))
     result.refused = claimed_elsewhere(partner.pk, holding.owners)
     versions = {key: tariffs[index].last_updated for key, index in newest.items() if key not in result.refused}
-    changed = [(key, tariffs[newest[key]]) for key in _compare(versions, holding.versions, result, replace_equal=replace_equal)]
+    handed_over = _handed_over(partner.pk, holding.owners, result.refused)
+    keys = _compare(versions, holding.versions, result, replace_equal=replace_equal, handed_over=handed_over)
+    changed = [(key, tariffs[newest[key]]) for key in keys]
     if not changed:
         return result
     rows = [
