@@ -245,10 +245,11 @@ def _store_page(partner: Partner, module: str, run: SyncRun, page: _Page, next_u
             rejects = rejects + _refused(result, page.prepared.ids, page.prepared.versions)
         elif module == "tariffs":
             result = network.store_tariffs(partner=partner, tariffs=page.own)
-            tariffs = {Location.make_key(t.country_code, t.party_id, t.id): t for t in page.own}
-            rejects = rejects + _refused(
-                result, {key: t.id for key, t in tariffs.items()}, {key: t.last_updated for key, t in tariffs.items()}
-            )
+            if result.refused:
+                tariffs = {Location.make_key(t.country_code, t.party_id, t.id): t for t in page.own}
+                rejects = rejects + _refused(
+                    result, {key: t.id for key, t in tariffs.items()}, {key: t.last_updated for key, t in tariffs.items()}
+                )
         if rejects:
             network.quarantine(partner=partner, module=module, rejects=rejects, sync_run=run)
         stored = page.objects - (len(rejects) - len(page.rejects))
