@@ -11,6 +11,8 @@ recomputes them and every write path calls it (or writes them in the same bulk s
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.gis.db import models
 from django.db.models import Q
 
@@ -92,6 +94,10 @@ class EVSE(models.Model):
     point = models.PointField(srid=4326, null=True, blank=True)
     last_updated = models.DateTimeField()
     raw = models.JSONField()
+    # A fingerprint of the EVSE as a pull last received it, connectors included (see
+    # network.evse_digest): a pull that receives the same EVSE again skips its rows. Every other
+    # write clears it, so a row changed since (a push, staff, a retirement) is always rewritten.
+    digest = models.BigIntegerField(null=True, blank=True, editable=False)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["location", "uid_key"], name="unique_evse_uid_per_location")]
@@ -100,6 +106,14 @@ class EVSE(models.Model):
 
     def __str__(self) -> str:
         return self.evse_id or self.uid
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # Not what a pull received any more (only the pull's bulk write sets a digest).
+        self.digest = None
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "digest" not in update_fields:
+            kwargs["update_fields"] = [*update_fields, "digest"]
+        super().save(*args, **kwargs)
 
 
 class Connector(models.Model):
@@ -124,6 +138,14 @@ class Connector(models.Model):
 
     def __str__(self) -> str:
         return f"{self.standard} {self.power_kw} kW"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        super().save(*args, **kwargs)
+        EVSE.objects.filter(pk=self.evse_id).update(digest=None)  # its EVSE's digest covers it
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        EVSE.objects.filter(pk=self.evse_id).update(digest=None)
+        return super().delete(*args, **kwargs)
 
     @property
     def power_kw(self) -> float:

@@ -23,6 +23,7 @@ caller assembles the SQL from the batch's `chunks`, `cell` and `text` (see `netw
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import decimal
 import json
@@ -151,6 +152,26 @@ class Batch:
             self._starts.append(column)
             column += 2 if isinstance(field, PointField) else 1
         self._width = column  # the fields' columns and the row number
+        self._only: list[int] | None = None  # PostgreSQL: the row numbers `only` kept
+
+    def only(self, numbers: Sequence[int]) -> Batch:
+        """The batch restricted to the rows numbered `numbers` (ascending); `order` keeps
+        following the original numbers. SQLite: the kept rows' parameters only; PostgreSQL:
+        the same document, filtered by `kept` in the statement."""
+        subset = copy.copy(self)
+        subset.rows = len(numbers)
+        if self.postgresql:
+            subset._only = list(numbers)
+            return subset
+        width, params = self._width, self.params
+        subset.params = [value for number in numbers for value in params[number * width : (number + 1) * width]]
+        return subset
+
+    def kept(self, alias: str = "r") -> tuple[str, list[Any]]:
+        """A WHERE condition (` AND …`) and its parameters that drop the rows `only` left out."""
+        if self._only is None:
+            return "", []
+        return f" AND ({alias}.n - 1) = ANY(%s::bigint[])", [self._only]  # WITH ORDINALITY counts from 1
 
     def chunks(self, alias: str = "r", reserve: int = 0) -> Iterator[tuple[str, list[Any]]]:
         """(FROM item, its parameters) for each statement, leaving `reserve` variables free.

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import hashlib
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 
+import orjson
 from django.contrib.gis.geos import Point
 from django.db import connection, transaction
 
@@ -218,7 +220,7 @@ LOCATION_ROW = [
 ]  # fmt: skip
 EVSE_ROW = [
     "location_id", "uid", "uid_key", "evse_id", "status", "capabilities", "floor_level",
-    "physical_reference", "parking_restrictions", "point", "last_updated", "raw",
+    "physical_reference", "parking_restrictions", "point", "last_updated", "raw", "digest",
 ]  # fmt: skip
 CONNECTOR_ROW = [
     "evse_id", "ocpi_id", "id_key", "standard", "format", "power_type", "max_voltage", "max_amperage",
@@ -274,7 +276,19 @@ def _location_row(partner: Partner, wire: Any, now: dt.datetime) -> Location:
     return Location(**{**columns, "point": _as_point(columns["point"])})
 
 
-def _evse_values(location: Any, wire: Any, source: dict[str, Any] | None = None) -> list[Any]:
+def evse_digest(document: Any) -> int:
+    """A pull's fingerprint of one EVSE (its JSON as received, connectors included): equal
+    fingerprints, equal rows. 64 bits of SHA-1 (a fingerprint, not a security measure), salted
+    with `_DIGEST_VERSION`: change it when the mapping from OCPI to rows changes, and every EVSE
+    is rewritten once."""
+    digest = hashlib.sha1(orjson.dumps(document), usedforsecurity=False).digest()
+    return int.from_bytes(digest[:8], "big", signed=True) ^ _DIGEST_VERSION  # a BigIntegerField
+
+
+_DIGEST_VERSION = 1
+
+
+def _evse_values(location: Any, wire: Any, source: dict[str, Any] | None = None, digest: int | None = None) -> list[Any]:
     """An EVSE's values in EVSE_ROW order; `location` fills location_id (an id, or a key in a batch)."""
     return [
         location,
@@ -289,6 +303,7 @@ def _evse_values(location: Any, wire: Any, source: dict[str, Any] | None = None)
         _lon_lat(wire.coordinates),
         wire.last_updated,
         _without(source, "connectors") if source is not None else _dump(wire, exclude={"connectors"}),
+        digest,
     ]
 
 
@@ -453,6 +468,9 @@ class PreparedLocations:
     locations: bulk.Batch
     evses: bulk.Batch  # (location key, columns…)
     connectors: bulk.Batch  # (location key, EVSE uid_key, columns…)
+    # Per EVSE row: (location key, uid_key, digest); per connector row: its EVSE's row number.
+    evse_digests: list[tuple[str, str, int]] = field(default_factory=list)
+    connector_evses: list[int] = field(default_factory=list)
 
 
 def prepare_locations(
@@ -471,6 +489,8 @@ def prepare_locations(
     versions: dict[str, dt.datetime] = {}
     ids: dict[str, str] = {}
     listed: dict[str, dict[str, set[str]]] = {}
+    evse_digests: list[tuple[str, str, int]] = []
+    connector_evses: list[int] = []
     key_at = LOCATION_ROW.index("key")
     for index in _newest(locations).values():
         wire = locations[index]
@@ -483,14 +503,20 @@ def prepare_locations(
         evses = listed[key] = {}
         evse_sources = source.get("evses") if source is not None else None
         for position, evse in enumerate(wire.evses or ()):
-            evse_row = _evse_values(key, evse, evse_sources[position] if evse_sources else None)
-            evse_rows.append(evse_row)
+            evse_source = evse_sources[position] if evse_sources else None
+            # What was received, or for a repaired object what it was read as.
+            digest = evse_digest(evse_source if evse_source is not None else evse.model_dump(mode="json"))
+            evse_row = _evse_values(key, evse, evse_source, digest)
             uid_key = evse_row[2]
+            evse_number = len(evse_rows)
+            evse_rows.append(evse_row)
+            evse_digests.append((key, uid_key, digest))
             connector_ids = evses[uid_key] = set()
             for connector in evse.connectors:
                 connector_row = _connector_values(uid_key, connector)
                 connector_ids.add(connector_row[2])
                 connector_rows.append([key, *connector_row])
+                connector_evses.append(evse_number)
     return PreparedLocations(
         partner_id=partner.pk,
         versions=versions,
@@ -499,6 +525,8 @@ def prepare_locations(
         locations=encoder.batch(_LOCATION_FIELDS(), location_rows),
         evses=encoder.batch([None, *_EVSE_FIELDS()], evse_rows),
         connectors=encoder.batch([None, None, *_CONNECTOR_FIELDS()], connector_rows),
+        evse_digests=evse_digests,
+        connector_evses=connector_evses,
     )
 
 
@@ -535,10 +563,9 @@ def write_locations(prepared: PreparedLocations, *, replace_equal: bool = False)
         key = batch.text(0 if batch is not prepared.locations else batch.index("key"))
         return f"{key} IS NOT NULL" if every_key else bulk.in_list(key)
 
-    def not_held(model: type[EVSE] | type[Connector], batch: bulk.Batch, parent: tuple[str, str], key: str, compared: list[str]) -> str:
-        # A location we held usually comes back with most of its EVSEs and connectors as they
-        # were (an increment re-sends the whole location for one status change): those rows
-        # are dropped before the insert.
+    def not_held(model: type[Connector], batch: bulk.Batch, parent: tuple[str, str], key: str, compared: list[str]) -> str:
+        # The EVSE a connector belongs to changed, but the connector itself usually did not:
+        # such rows are dropped before the insert.
         return f" AND NOT {bulk.held_as_is(model, batch, parent, key, compared)}" if replaced else ""
 
     location_table, evse_table = Location._meta.db_table, EVSE._meta.db_table
@@ -559,45 +586,89 @@ def write_locations(prepared: PreparedLocations, *, replace_equal: bool = False)
                 + f' AND "{location_table}"."partner_id" <> excluded."partner_id")',
                 params + only_changed,
             )
-        _retire_unlisted(replaced, prepared.listed, dt.datetime.now(dt.UTC))
-        # Every EVSE column derives from raw, but for a status set by _retire_unlisted.
-        evse_compared = ["raw", "status", "last_updated"]
-        batch = prepared.evses
+        held_evses = _held_evses(replaced)
+        _retire_unlisted(replaced, held_evses, prepared.listed, dt.datetime.now(dt.UTC))
+        evses, connectors = _received_again(prepared, replaced, held_evses)
+        # Every EVSE column derives from raw and the digest, but for a status set by _retire_unlisted.
+        evse_compared = ["raw", "status", "last_updated", "digest"]
+        batch = evses
         columns = batch.columns
-        held_evse = not_held(EVSE, batch, ("location_id", "l.id"), "uid_key", evse_compared)
-        for source, params in batch.chunks(reserve=1) if batch.rows else ():
+        kept, kept_params = batch.kept()
+        for source, params in batch.chunks(reserve=1 + len(kept_params)) if batch.rows else ():
             bulk.execute(
                 cursor,
                 bulk.insert_into(EVSE, ["location_id", *columns])
                 + f"SELECT l.id, {batch.cells(1)} "
                 + f'FROM {source} JOIN "{location_table}" l ON l."key" = {batch.text(0)} '
-                + f"WHERE {keys_wanted(batch)}{held_evse} ORDER BY {batch.order()}"
+                + f"WHERE {keys_wanted(batch)}{kept} ORDER BY {batch.order()}"
                 + bulk.on_conflict(["location_id", "uid_key"], [c for c in columns if c != "uid_key"])
                 + bulk.any_changed(EVSE, evse_compared),
-                params + only_changed,
+                params + only_changed + kept_params,
             )
-        batch = prepared.connectors
+        batch = connectors
         columns = batch.columns
         connector_compared = [c for c in columns if c != "id_key"]
         held_connector = not_held(Connector, batch, ("evse_id", "e.id"), "id_key", connector_compared)
-        for source, params in batch.chunks(reserve=1) if batch.rows else ():
+        kept, kept_params = batch.kept()
+        for source, params in batch.chunks(reserve=1 + len(kept_params)) if batch.rows else ():
             bulk.execute(
                 cursor,
                 bulk.insert_into(Connector, ["evse_id", *columns])
                 + f"SELECT e.id, {batch.cells(2)} "
                 + f'FROM {source} JOIN "{location_table}" l ON l."key" = {batch.text(0)} '
                 + f'JOIN "{evse_table}" e ON e."location_id" = l.id AND e."uid_key" = {batch.text(1)} '
-                + f"WHERE {keys_wanted(batch)}{held_connector} ORDER BY {batch.order()}"
+                + f"WHERE {keys_wanted(batch)}{kept}{held_connector} ORDER BY {batch.order()}"
                 + bulk.on_conflict(["evse_id", "id_key"], connector_compared)
                 + bulk.any_changed(Connector, connector_compared),
-                params + only_changed,
+                params + only_changed + kept_params,
             )
     result.stored = len(changed)
     return result
 
 
-def _retire_unlisted(keys: dict[int, str], listed: dict[str, dict[str, set[str]]], now: dt.datetime) -> None:
-    """For locations we held before: what the new version no longer lists.
+def _held_evses(keys: dict[int, str]) -> list[tuple[int, str, str, str, int | None]]:
+    """The EVSEs we hold of the locations `keys` (location id → key): (id, location key,
+    uid_key, status, digest). By location id: a join back to the locations by key let
+    PostgreSQL scan every EVSE."""
+    if not keys:
+        return []
+    rows = _select(
+        f'SELECT "id", "location_id", "uid_key", "status", "digest" FROM "{EVSE._meta.db_table}" WHERE "location_id" IN',
+        list(keys),
+        array="bigint",
+    )
+    return [(pk, keys[location_id], uid, status, digest) for pk, location_id, uid, status, digest in rows]
+
+
+def _received_again(
+    prepared: PreparedLocations, replaced: dict[int, str], held_evses: list[tuple[int, str, str, str, int | None]]
+) -> tuple[bulk.Batch, bulk.Batch]:
+    """The EVSE and connector batches without the EVSEs we hold exactly as received (same
+    digest: see `evse_digest`), and their connectors.
+
+    An increment re-sends a whole location for one EVSE's status change: its other EVSEs and
+    their connectors then cost nothing in the database. A row changed since the pull that wrote
+    it has no digest (every other write path clears it), so it is always rewritten.
+    """
+    held = {(key, uid): digest for _, key, uid, _, digest in held_evses if digest is not None}
+    if not held:
+        return prepared.evses, prepared.connectors
+    same = {number for number, (key, uid, digest) in enumerate(prepared.evse_digests) if held.get((key, uid)) == digest}
+    if not same:
+        return prepared.evses, prepared.connectors
+    evses = [number for number in range(prepared.evses.rows) if number not in same]
+    connectors = [number for number, evse in enumerate(prepared.connector_evses) if evse not in same]
+    return prepared.evses.only(evses), prepared.connectors.only(connectors)
+
+
+def _retire_unlisted(
+    keys: dict[int, str],
+    evses: list[tuple[int, str, str, str, int | None]],
+    listed: dict[str, dict[str, set[str]]],
+    now: dt.datetime,
+) -> None:
+    """For locations we held before (`keys`, with `evses` as `_held_evses` read them): what the
+    new version no longer lists.
 
     OCPI never deletes: an EVSE left out is marked REMOVED and kept for history (sessions point
     at it). A connector left out of a listed EVSE is deleted; the others are updated in place, so
@@ -605,19 +676,10 @@ def _retire_unlisted(keys: dict[int, str], listed: dict[str, dict[str, set[str]]
     """
     if not keys:
         return
-    # By location id (a join back to the locations by key let PostgreSQL scan every EVSE).
-    evses = [
-        (pk, keys[location_id], uid, status)
-        for pk, location_id, uid, status in _select(
-            f'SELECT "id", "location_id", "uid_key", "status" FROM "{EVSE._meta.db_table}" WHERE "location_id" IN',
-            list(keys),
-            array="bigint",
-        )
-    ]
-    vanished = [pk for pk, key, uid, status in evses if uid not in listed[key] and status != EVSE.Status.REMOVED]
+    vanished = [pk for pk, key, uid, status, _ in evses if uid not in listed[key] and status != EVSE.Status.REMOVED]
     for chunk in _chunks(vanished):
-        EVSE.objects.filter(pk__in=chunk).update(status=EVSE.Status.REMOVED, last_updated=now)
-    wanted = {pk: listed[key][uid] for pk, key, uid, _ in evses if uid in listed[key]}
+        EVSE.objects.filter(pk__in=chunk).update(status=EVSE.Status.REMOVED, last_updated=now, digest=None)
+    wanted = {pk: listed[key][uid] for pk, key, uid, _, _ in evses if uid in listed[key]}
     connectors = _select(
         f'SELECT "id", "evse_id", "id_key" FROM "{Connector._meta.db_table}" WHERE "evse_id" IN',
         list(wanted),

@@ -10,8 +10,10 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 
 from roaming.models import EVSE, Location, Partner, QuarantinedObject, SyncRun, Tariff
-from roaming.services import sync
+from roaming.ocpi.v221 import locations as wire
+from roaming.services import push, sync
 from roaming.services.credentials import register_with_partner
+from roaming.services.network import evse_digest as network_digest
 from roaming.services.push import pushed_location
 from roaming.simulator.network import build_network
 
@@ -444,3 +446,130 @@ def test_an_unexpected_error_ends_the_run_failed_so_the_next_pull_can_start(part
     assert run.error == "unexpected RuntimeError: a bug"
     monkeypatch.undo()
     assert sync.sync_module(partner=partner, module="locations", full=True).objects_stored == 120
+
+
+# An EVSE a pull receives again exactly as it holds it is skipped (its digest matches): the
+# increment's database work is then proportional to what changed. Every other write clears the
+# digest, so what they changed is always rewritten by the next pull.
+
+
+def _held_location_with_two_evses(network) -> dict:
+    return next(
+        loc
+        for loc in network.locations
+        if len(loc["evses"]) >= 2 and all(e["status"] not in ("REMOVED", "UNKNOWN") for e in loc["evses"])
+    )
+
+
+def _resend(network, sent: dict, at: str) -> None:
+    sent["last_updated"] = at
+    network.invalidate()
+
+
+def test_an_evse_received_again_as_held_is_skipped_and_a_changed_one_is_rewritten(partner, network):
+    sync.sync_module(partner=partner, module="locations", full=True)
+    sent = _held_location_with_two_evses(network)
+    location = Location.objects.get(ocpi_id=sent["id"])
+    same, changing = sent["evses"][0], sent["evses"][1]
+    held_same = location.evses.get(uid=same["uid"])
+    assert held_same.digest == network_digest(same)
+    # A mark left with the digest in place, in a column the upsert compares: it survives only if
+    # the row is skipped before the upsert.
+    assert same["status"] != "BLOCKED"
+    EVSE.objects.filter(pk=held_same.pk).update(status="BLOCKED")
+    changing["status"] = "OUTOFORDER" if changing["status"] != "OUTOFORDER" else "AVAILABLE"
+    changing["last_updated"] = "2026-11-20T10:00:00Z"
+    _resend(network, sent, "2026-11-20T10:00:00Z")
+
+    sync.sync_module(partner=partner, module="locations", full=True)
+
+    assert EVSE.objects.get(pk=held_same.pk).status == "BLOCKED"
+    rewritten = location.evses.get(uid=changing["uid"])
+    assert rewritten.status == changing["status"]
+    assert rewritten.digest == network_digest(changing)
+    location.refresh_from_db()
+    assert location.available_evse_count == sum(e["status"] == "AVAILABLE" for e in sent["evses"])
+
+
+def test_a_pushed_evse_change_is_undone_by_a_newer_pull_that_sends_the_evse_as_first_pulled(partner, network):
+    """The push clears the digest: without that, the pull would take the EVSE for unchanged."""
+    sync.sync_module(partner=partner, module="locations", full=True)
+    sent = _held_location_with_two_evses(network)
+    evse = sent["evses"][0]
+    pulled_status = evse["status"]
+    pushed_status = "OUTOFORDER" if pulled_status != "OUTOFORDER" else "AVAILABLE"
+    patch = wire.EvsePatch.model_validate({"status": pushed_status, "last_updated": "2026-11-20T10:00:00Z"})
+    push.patch_evse(
+        partner=partner,
+        country_code="DE",
+        party_id="SIM",
+        location_id=sent["id"],
+        evse_uid=evse["uid"],
+        patch=patch,
+    )
+    held = EVSE.objects.get(location__ocpi_id=sent["id"], uid=evse["uid"])
+    assert held.status == pushed_status and held.digest is None
+
+    _resend(network, sent, "2026-11-20T11:00:00Z")  # the CPO's location, newer, with the EVSE as first sent
+    sync.sync_module(partner=partner, module="locations", full=True)
+
+    held = EVSE.objects.get(pk=held.pk)
+    assert held.status == pulled_status and held.digest == network_digest(evse)
+
+
+def test_a_pushed_connector_change_is_undone_by_a_newer_pull_that_sends_it_as_first_pulled(partner, network):
+    sync.sync_module(partner=partner, module="locations", full=True)
+    sent = _held_location_with_two_evses(network)
+    evse, connector = sent["evses"][0], sent["evses"][0]["connectors"][0]
+    # The connector's own last_updated, not newer than its EVSE's: the EVSE row is not bumped,
+    # only its digest cleared.
+    assert connector["last_updated"] <= evse["last_updated"]
+    patch = wire.ConnectorPatch.model_validate(
+        {"max_amperage": 999, "last_updated": connector["last_updated"]}
+    )
+    push.patch_connector(
+        partner=partner, country_code="DE", party_id="SIM", location_id=sent["id"], evse_uid=evse["uid"],
+        connector_id=connector["id"], patch=patch,
+    )  # fmt: skip
+    held = EVSE.objects.get(location__ocpi_id=sent["id"], uid=evse["uid"])
+    assert held.connectors.get(ocpi_id=connector["id"]).max_amperage == 999 and held.digest is None
+
+    _resend(network, sent, "2026-11-20T11:00:00Z")
+    sync.sync_module(partner=partner, module="locations", full=True)
+
+    assert held.connectors.get(ocpi_id=connector["id"]).max_amperage == connector.get("max_amperage")
+    assert EVSE.objects.get(pk=held.pk).digest == network_digest(evse)
+
+
+def test_any_other_write_of_an_evse_or_its_connectors_clears_its_digest(partner, network):
+    sync.sync_module(partner=partner, module="locations", full=True)
+    evse = EVSE.objects.exclude(digest=None).filter(connectors__isnull=False).first()
+    evse.floor_level = "2"
+    evse.save(update_fields=["floor_level"])  # staff, or any code through the ORM
+    assert EVSE.objects.get(pk=evse.pk).digest is None
+
+    other = EVSE.objects.exclude(digest=None).filter(connectors__isnull=False).first()
+    connector = other.connectors.first()
+    connector.max_voltage = 1
+    connector.save()
+    assert EVSE.objects.get(pk=other.pk).digest is None
+
+    third = EVSE.objects.exclude(digest=None).filter(connectors__isnull=False).first()
+    third.connectors.first().delete()
+    assert EVSE.objects.get(pk=third.pk).digest is None
+
+
+def test_a_repaired_evse_gets_a_digest_of_what_it_was_read_as():
+    """No JSON as received to fingerprint (the object was repaired): the fingerprint of the
+    EVSE as read, stable from one pull to the next and different when it changes."""
+    first = wire.Evse.model_validate(
+        {"uid": "E1", "status": "AVAILABLE", "last_updated": "2026-11-20T10:00:00Z",
+         "connectors": [{"id": "1", "standard": "IEC_62196_T2", "format": "SOCKET", "power_type": "AC_3_PHASE",
+                         "max_voltage": 230, "max_amperage": 16, "last_updated": "2026-11-20T10:00:00Z"}]}
+    )  # fmt: skip
+    again = wire.Evse.model_validate(first.model_dump(mode="json"))
+    changed = wire.Evse.model_validate({**first.model_dump(mode="json"), "status": "CHARGING"})
+    digest = network_digest(first.model_dump(mode="json"))
+    assert digest == network_digest(again.model_dump(mode="json"))
+    assert digest != network_digest(changed.model_dump(mode="json"))
+    assert -(2**63) <= digest < 2**63
