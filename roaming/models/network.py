@@ -94,9 +94,10 @@ class EVSE(models.Model):
     point = models.PointField(srid=4326, null=True, blank=True)
     last_updated = models.DateTimeField()
     raw = models.JSONField()
-    # A fingerprint of the EVSE as a pull last received it, connectors included (see
-    # network.evse_digest): a pull that receives the same EVSE again skips its rows. Every other
-    # write clears it, so a row changed since (a push, staff, a retirement) is always rewritten.
+    # A fingerprint of the EVSE's JSON as last received whole, connectors included, by a pull or
+    # a Location PUT (see network.evse_digest): receiving the same EVSE again skips its rows.
+    # Every other write clears it, so a row changed since (an EVSE or connector push, staff, a
+    # retirement) is always rewritten: a digest that is set always describes the row as it is.
     digest = models.BigIntegerField(null=True, blank=True, editable=False)
 
     class Meta:

@@ -277,8 +277,8 @@ def _location_row(partner: Partner, wire: Any, now: dt.datetime) -> Location:
 
 
 def evse_digest(document: Any) -> int:
-    """A pull's fingerprint of one EVSE (its JSON as received, connectors included): equal
-    fingerprints, equal rows. 64 bits of SHA-1 (a fingerprint, not a security measure), salted
+    """The fingerprint of one EVSE as received whole (its JSON, connectors included): equal
+    fingerprints, equal rows (see `EVSE.digest`). 64 bits of SHA-1 (a fingerprint, not a security measure), salted
     with `_DIGEST_VERSION`: change it when the mapping from OCPI to rows changes, and every EVSE
     is rewritten once."""
     digest = hashlib.sha1(orjson.dumps(document), usedforsecurity=False).digest()
