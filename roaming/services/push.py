@@ -468,9 +468,11 @@ def patch_evse(
         held = site.require_evse(evse_uid)
         if patch.last_updated < held.last_updated:
             return Outcome.IGNORED_OLDER
-        # EvsePatch has every field of an EVSE; laid over the stored raw it is the whole EVSE
-        # but for its connectors, which is all the EVSE row needs.
-        merged = wire.EvsePatch.model_validate(_merged(held.raw, patch, skip=("connectors",)))
+        # EvsePatch has every field of an EVSE; laid over what we hold it is the whole EVSE
+        # but for its connectors, which is all the EVSE row needs. The status column wins over
+        # raw (a retirement to REMOVED writes the column only), as when a CPO reads it back.
+        stored = {**held.raw, "status": held.status}
+        merged = wire.EvsePatch.model_validate(_merged(stored, patch, skip=("connectors",)))
         connectors = patch.connectors if "connectors" in patch.model_fields_set else None
         _write_evse(
             site,

@@ -38,6 +38,8 @@ from roaming.ocpi.v221.feeds import (
     FeedStatusError,
     cyclic_gc_paused,
     decode_page,
+    storable,
+    unstorable,
 )
 from roaming.services import bulk, forked, network
 
@@ -137,9 +139,34 @@ def _prepare_page(
         for obj in foreign
     ]
     if module == "locations":
-        prepared = network.prepare_locations(partner=partner, locations=own, sources=sources, encoder=encoder) if own else None
+        try:
+            prepared = network.prepare_locations(partner=partner, locations=own, sources=sources, encoder=encoder) if own else None
+        except (TypeError, ValueError, OverflowError):
+            # Something in an object our encoder cannot write that the decoder's cheap look did
+            # not catch (nesting too deep for it): that object is quarantined, the rest stored.
+            own, sources, unwritable = _writable(own, sources, partner=partner, encoder=encoder)
+            rejects += unwritable
+            prepared = network.prepare_locations(partner=partner, locations=own, sources=sources, encoder=encoder) if own else None
         return _Page(objects=len(own), prepared=prepared, rejects=rejects)
     return _Page(objects=len(own), own=own, rejects=rejects)
+
+
+def _writable(
+    own: list[Any], sources: list[Any], *, partner: Partner, encoder: bulk.Encoder
+) -> tuple[list[Any], list[Any], list[tuple[str, str, Any]]]:
+    """The objects whose rows can be built, one by one, and quarantine entries for the others."""
+    kept, kept_sources, rejects = [], [], []
+    for obj, source in zip(own, sources, strict=True):
+        try:
+            network.prepare_locations(partner=partner, locations=[obj], sources=[source], encoder=encoder)
+        except (TypeError, ValueError, OverflowError) as error:
+            why = (unstorable(source) if source is not None else None) or f"cannot be stored: {error}"
+            readable = {"country_code": obj.country_code, "party_id": obj.party_id, "id": obj.id}
+            rejects.append((obj.id, why, storable(source) if source is not None else readable))
+        else:
+            kept.append(obj)
+            kept_sources.append(source)
+    return kept, kept_sources, rejects
 
 
 class _Pipeline:

@@ -475,6 +475,13 @@ def _connector_change(**changes: Any) -> dict[str, Any]:
     return body
 
 
+def _nested(depth: int) -> dict[str, Any]:
+    value: dict[str, Any] = {"leaf": 1}
+    for _ in range(depth):
+        value = {"next": value}
+    return value
+
+
 @pytest.mark.parametrize(
     ("body", "fragments"),
     [
@@ -520,6 +527,26 @@ def _connector_change(**changes: Any) -> dict[str, Any]:
         ),
         pytest.param(
             spec_location(x_vendor={"score": float("nan")}), ["x_vendor.score: NaN is not a JSON number"], id="nan"
+        ),
+        pytest.param(
+            spec_location(energy_mix={"is_green_energy": True, "energy_sources": [{"source": "SOLAR", "percentage": 1e30}]}),
+            ["energy_mix.energy_sources[0].percentage", "too large"],
+            id="number-too-large",
+        ),
+        pytest.param(
+            _connector_change(max_electric_power=3_000_000_000),
+            ["evses[0].connectors[1].max_electric_power", "above the maximum 2147483647"],
+            id="rating-beyond-an-integer-column",
+        ),
+        pytest.param(
+            spec_location(x_vendor={"serial": 2**70}),
+            ["x_vendor.serial: an integer of 22 digits is beyond the range"],
+            id="integer-beyond-64-bits",
+        ),
+        pytest.param(
+            spec_location(x_vendor=_nested(220)),
+            ["x_vendor", "nested more than 200 levels deep"],
+            id="nested-too-deep",
         ),
     ],
 )
@@ -997,3 +1024,40 @@ def test_it_puts_the_first_evse_into_a_location_that_had_none(client, token):
     location.refresh_from_db()
     assert (location.evse_count, location.available_evse_count, location.is_visible) == (1, 1, True)
     assert [e["uid"] for e in call(client, "GET", LOC, token).json()["data"]["evses"]] == ["3256"]
+
+
+def test_a_patch_that_leaves_out_the_status_keeps_a_removed_evse_removed(client, token, stored):
+    """A retirement writes the status column only (raw keeps what the CPO sent): a PATCH merges
+    over what we hold, so its status stays REMOVED and the summary does not count it again."""
+    body = spec_location(last_updated="2019-06-25T00:00:00Z")
+    body["evses"] = [body["evses"][0]]  # 3257 left out: REMOVED
+    assert call(client, "PUT", LOC, token, body=body).status_code == 200
+    assert evse("3257").status == "REMOVED"
+    count = Location.objects.get().evse_count
+
+    assert evse("3257").floor_level != "3"
+    # After the retirement, which is stamped with our clock.
+    later = ocpi_time(dt.datetime.now(dt.UTC) + dt.timedelta(minutes=1))
+    response = call(client, "PATCH", f"{LOC}/3257", token, body={"floor_level": "3", "last_updated": later})
+
+    assert response.status_code == 200 and response.json()["status_code"] == 1000
+    assert evse("3257").floor_level == "3" and evse("3257").status == "REMOVED"
+    assert Location.objects.get().evse_count == count
+    assert call(client, "GET", f"{LOC}/3257", token).json()["data"]["status"] == "REMOVED"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "name"),
+    [
+        ("GET", f"{LOC}%00", "location_id"),
+        ("PATCH", f"{LOC}%00", "location_id"),
+        ("PUT", f"{LOC}/3256%00", "evse_uid"),
+        ("GET", f"{LOC}/3256/1%00", "connector_id"),
+    ],
+)
+def test_a_nul_in_an_id_of_the_url_is_refused_precisely(client, token, stored, method, path, name):
+    """PostgreSQL cannot compare text with a NUL in it: without the check this was a 500 there."""
+    before = network_state()
+    body = None if method == "GET" else {"last_updated": "2019-06-26T00:00:00Z"}
+    assert_refused(call(client, method, path, token, body=body), 200, 2001, f"URL's {name} contains a NUL")
+    assert network_state() == before

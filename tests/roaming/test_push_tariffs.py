@@ -201,6 +201,16 @@ def _component(**changes: Any) -> dict[str, Any]:
         ),
         pytest.param(spec_tariff(currency="euro"), ["currency", "ISO 4217"], id="bad-currency"),
         pytest.param(_component(price=-1), ["price", "below the minimum"], id="negative-price"),
+        pytest.param(
+            _component(price="1e5000"),
+            ["elements[0].price_components[0].price", "too large: at most 15 digits"],
+            id="price-too-large",
+        ),
+        pytest.param(
+            _component(price="1e1000000"),  # converting it to an integer took seconds of CPU
+            ["elements[0].price_components[0].price", "too large: at most 15 digits"],
+            id="price-with-a-huge-exponent",
+        ),
     ],
 )
 def test_it_refuses_a_bad_tariff_put_precisely_and_writes_nothing(client, token, stored, body, fragments):
@@ -308,3 +318,12 @@ def test_it_sets_the_routing_headers_on_tariffs_responses(client, token, stored)
 @pytest.mark.parametrize("path", [BASE, f"{BASE}/", f"{BASE}/DE/ALL", f"{URL}/extra"])
 def test_it_answers_the_module_url_and_malformed_paths_with_a_404_envelope(client, token, path):
     assert_refused(call(client, "GET", path, token), 404, 2000, "/{country_code}/{party_id}/{tariff_id}")
+
+
+@pytest.mark.parametrize("method", ["GET", "PUT", "DELETE"])
+def test_a_nul_in_the_tariff_id_of_the_url_is_refused_precisely(client, token, stored, method):
+    before = tariff_state()
+    body = spec_tariff() if method == "PUT" else None
+    response = call(client, method, f"{URL}%00", token, body=body)
+    assert_refused(response, 200, 2001, "URL's tariff_id contains a NUL")
+    assert tariff_state() == before

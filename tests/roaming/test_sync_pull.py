@@ -261,6 +261,45 @@ def test_a_nul_character_quarantines_its_object_not_the_page(partner, network):
     assert refused.raw["evses"][0]["physical_reference"] == "A\ufffd"  # kept for staff, made storable
 
 
+def _nested(depth: int) -> dict:
+    value: dict = {"leaf": 1}
+    for _ in range(depth):
+        value = {"next": value}
+    return value
+
+
+def test_values_our_encoder_cannot_write_quarantine_their_object_not_the_page(partner, network):
+    """An integer beyond 64 bits (seen by the decoder's cheap look at the text) and nesting deeper
+    than 254 levels (which only the failing write shows; each object is then tried alone), both
+    in a partner's own fields, and a connector rating beyond an integer column: before, each
+    failed the whole run, and every retry failed the same way."""
+    network.locations[2]["evses"][0]["x_vendor_serial"] = 2**70
+    network.locations[30]["x_vendor"] = _nested(300)  # on a page of its own (pages of 25)
+    network.locations[6]["evses"][0]["connectors"][0]["max_voltage"] = 3_000_000_000
+    network.invalidate()
+    run = sync.sync_module(partner=partner, module="locations", full=True)
+    assert (run.state, run.objects_stored, run.rejected) == (SyncRun.State.SUCCEEDED, 117, 3)
+    reasons = dict(QuarantinedObject.objects.values_list("object_id", "reason"))
+    assert "evses[0].x_vendor_serial: an integer of 22 digits is beyond the range" in reasons[network.locations[2]["id"]]
+    assert "x_vendor.next" in reasons[network.locations[30]["id"]]
+    assert "nested more than 200 levels deep" in reasons[network.locations[30]["id"]]
+    assert "evses[0].connectors[0].max_voltage" in reasons[network.locations[6]["id"]]
+    refused = QuarantinedObject.objects.get(object_id=network.locations[2]["id"])
+    assert refused.raw["evses"][0]["x_vendor_serial"] == str(2**70)  # kept for staff, made storable
+    assert Location.objects.count() == 117
+
+
+def test_a_tariff_with_a_number_too_large_is_quarantined_not_the_page(partner, network):
+    network.tariffs[0]["elements"][0]["price_components"][0]["price"] = "1e5000"
+    network.invalidate()
+    run = sync.sync_module(partner=partner, module="tariffs", full=True)
+    assert (run.state, run.rejected) == (SyncRun.State.SUCCEEDED, 1)
+    assert Tariff.objects.count() == len(network.tariffs) - 1
+    refused = QuarantinedObject.objects.get()
+    assert refused.object_id == network.tariffs[0]["id"]
+    assert "price" in refused.reason and "too large" in refused.reason
+
+
 def test_objects_of_a_party_the_partner_does_not_represent_are_refused(partner, network):
     network.locations[0]["party_id"] = "XXX"
     network.invalidate() if hasattr(network, "invalidate") else None

@@ -198,9 +198,25 @@ def _decimal_to_json(value: Decimal) -> int | float:
     return float(value)
 
 
+# No OCPI quantity comes near 10^15 (a price, a percentage, kWh, amperes). Beyond it a number is
+# a sender's error, and a huge one would cost us: "1e5000" (tolerated as a string) is a 5,000-digit
+# integer that no JSON encoder writes, and "1e1000000" takes seconds of CPU to convert.
+NUMBER_DIGITS = 15
+
+
+def _bounded(value: Decimal) -> Decimal:
+    # The exponent of its first digit: no arithmetic, which a huge exponent would overflow.
+    if value.adjusted() >= NUMBER_DIGITS:
+        raise PydanticCustomError(
+            "ocpi_number_too_large", "{value} is too large: at most 15 digits before the decimal point", {"value": str(value)}
+        )
+    return value
+
+
 Number = Annotated[
     Decimal,
     Field(allow_inf_nan=False),
+    AfterValidator(_bounded),
     PlainSerializer(_decimal_to_json, return_type=int | float, when_used="json"),
 ]
 

@@ -96,6 +96,7 @@ import functools
 import gc
 import json
 import math
+import re
 import typing
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -288,13 +289,21 @@ class FloatReader:
 
 _NUL = "contains a NUL character (\\u0000), which cannot be stored"
 
+# What our JSON encoder (orjson, for `raw` and the bulk writes) can write: integers of 64 bits,
+# nesting up to 254 levels, of which a bulk write's document takes two. OCPI objects nest a
+# handful of levels; a partner's own fields may add a few more.
+INTEGER_RANGE = range(-(2**63), 2**64)
+MAX_DEPTH = 200
+_LONG_DIGITS = re.compile(rb"[0-9]{19}")
 
-def unstorable(value: Any, path: str = "") -> str | None:
+
+def unstorable(value: Any, path: str = "", depth: int = 0) -> str | None:
     """Why a parsed JSON value cannot be stored as is, naming the path; None when it can.
 
     A NUL character (JSON "\\u0000") fits in neither PostgreSQL text nor jsonb; NaN and Infinity
-    are not JSON. Either would fail a whole page's write (even in a field we otherwise ignore),
-    so the object is refused instead.
+    are not JSON; an integer beyond 64 bits or nesting deeper than `MAX_DEPTH` cannot be written
+    by our encoder. Any of them would fail a whole page's write (even in a field we otherwise
+    ignore), so the object is refused instead.
     """
     here = path or "(value)"
     if isinstance(value, NonFinite):
@@ -303,38 +312,50 @@ def unstorable(value: Any, path: str = "") -> str | None:
         return f"{here}: {value.token} is beyond the range of numbers that can be stored"
     if isinstance(value, str):
         return f"{here}: {_NUL}" if "\x00" in value else None
+    if isinstance(value, int):
+        if isinstance(value, bool) or value in INTEGER_RANGE:
+            return None
+        return f"{here}: an integer of {len(str(abs(value)))} digits is beyond the range of numbers that can be stored"
+    if depth >= MAX_DEPTH and isinstance(value, dict | list):
+        return f"{here}: nested more than {MAX_DEPTH} levels deep, which cannot be stored"
     if isinstance(value, dict):
         for key, item in value.items():
             inner = f"{path}.{key}" if path else str(key)
             if "\x00" in key:
                 return f"{inner}: {_NUL}"
-            if (found := unstorable(item, inner)) is not None:
+            if (found := unstorable(item, inner, depth + 1)) is not None:
                 return found
     elif isinstance(value, list):
         for position, item in enumerate(value):
-            if (found := unstorable(item, f"{path}[{position}]")) is not None:
+            if (found := unstorable(item, f"{path}[{position}]", depth + 1)) is not None:
                 return found
     return None
 
 
 def may_be_unstorable(raw: bytes | str) -> bool:
-    """A cheap look at the text: only then is it worth walking the objects with `unstorable`."""
+    """A cheap look at the text: only then is it worth walking the objects with `unstorable`.
+    (Deep nesting does not show in the text cheaply: see `sync._prepare_page` for pages.)"""
     if isinstance(raw, str):
-        return "\\u0000" in raw or "NaN" in raw or "Infinity" in raw
-    return b"\\u0000" in raw or b"NaN" in raw or b"Infinity" in raw
+        raw = raw.encode("utf-8", "surrogatepass")
+    return b"\\u0000" in raw or b"NaN" in raw or b"Infinity" in raw or _LONG_DIGITS.search(raw) is not None
 
 
-def storable(value: Any) -> Any:
+def storable(value: Any, depth: int = 0) -> Any:
     """A copy that can be stored, so a refused object is still kept for staff: every NUL becomes
-    U+FFFD and NaN/Infinity their token as a string."""
+    U+FFFD, NaN/Infinity their token as a string, an integer beyond 64 bits its digits as a
+    string, and what nests deeper than `MAX_DEPTH` a note saying so."""
     if isinstance(value, NonFinite):
         return value.token
     if isinstance(value, str):
         return value.replace("\x00", "\ufffd")
+    if isinstance(value, int) and not isinstance(value, bool) and value not in INTEGER_RANGE:
+        return str(value)
+    if isinstance(value, dict | list) and depth >= MAX_DEPTH:
+        return f"(nested more than {MAX_DEPTH} levels deep: left out)"
     if isinstance(value, dict):
-        return {storable(key): storable(item) for key, item in value.items()}
+        return {storable(key): storable(item, depth + 1) for key, item in value.items()}
     if isinstance(value, list):
-        return [storable(item) for item in value]
+        return [storable(item, depth + 1) for item in value]
     return value
 
 

@@ -324,6 +324,10 @@ def _check_time_zone(value: str | None) -> str | None:
 # The same checks serve a full object and its PATCH shape (where the field may be absent).
 IsoCountry = Annotated[String3, AfterValidator(_check_country)]
 IanaTimeZone = Annotated[String255, AfterValidator(_check_time_zone)]
+# Volts, amperes and watts go into integer columns (PostgreSQL's integer, as Django's
+# PositiveIntegerField everywhere): a larger value is a sender's error (milliwatts?), refused with
+# its path rather than failing the write of a whole page.
+ConnectorRating = Annotated[int, Field(ge=0, le=2_147_483_647)]
 
 
 def _unique(attribute: str, what: str) -> AfterValidator:
@@ -343,9 +347,9 @@ class Connector(OcpiModel):
     format: ConnectorFormat
     power_type: PowerType
     # Required by the spec; optional here (None = unknown), see the module docstring.
-    max_voltage: Annotated[int, Field(ge=0)] | None = None
-    max_amperage: Annotated[int, Field(ge=0)] | None = None
-    max_electric_power: Annotated[int, Field(ge=0)] | None = None
+    max_voltage: ConnectorRating | None = None
+    max_amperage: ConnectorRating | None = None
+    max_electric_power: ConnectorRating | None = None
     tariff_ids: list[CiString36] | None = None
     terms_and_conditions: Url | None = None
     last_updated: LastUpdated
@@ -422,9 +426,9 @@ class ConnectorPatch(_Patch):
     standard: ConnectorType | None = None
     format: ConnectorFormat | None = None
     power_type: PowerType | None = None
-    max_voltage: Annotated[int, Field(ge=0)] | None = None
-    max_amperage: Annotated[int, Field(ge=0)] | None = None
-    max_electric_power: Annotated[int, Field(ge=0)] | None = None
+    max_voltage: ConnectorRating | None = None
+    max_amperage: ConnectorRating | None = None
+    max_electric_power: ConnectorRating | None = None
     tariff_ids: list[CiString36] | None = None
     terms_and_conditions: Url | None = None
     last_updated: LastUpdated

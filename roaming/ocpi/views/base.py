@@ -33,7 +33,7 @@ from roaming.ocpi.envelope import (
     validation_message,
 )
 from roaming.ocpi.jsontext import JsonLimitError, load_json
-from roaming.ocpi.v221.feeds import FloatReader, NonFinite, may_be_unstorable, unstorable
+from roaming.ocpi.v221.feeds import MAX_DEPTH, FloatReader, NonFinite, may_be_unstorable, unstorable
 
 logger = logging.getLogger("roaming.ocpi.inbound")
 
@@ -71,7 +71,8 @@ class OcpiRequest:
             raise InvalidParameters(f"The body cannot be read: {exc.msg}.", http_status=400) from exc
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise InvalidParameters(f"The body is not valid JSON: {exc}", http_status=400) from exc
-        if (floats.overflowed or may_be_unstorable(raw)) and (why := unstorable(self._body)) is not None:
+        nests = raw.count(b"{") + raw.count(b"[") > MAX_DEPTH  # only then can it nest too deep
+        if (floats.overflowed or nests or may_be_unstorable(raw)) and (why := unstorable(self._body)) is not None:
             raise InvalidParameters(f"{why}.")
         self._body_read = True
         return self._body
@@ -143,6 +144,7 @@ def ocpi_view(*, module: str, methods: tuple[str, ...], registration_token: bool
                     from_country_code=request.headers.get("OCPI-from-country-code", ""),
                     from_party_id=request.headers.get("OCPI-from-party-id", ""),
                 )
+                _check_url_ids(kwargs)
                 outcome = view(ocpi, **kwargs)
                 result = outcome if isinstance(outcome, Result) else Result(data=outcome)
                 response = ocpi_response(
@@ -182,6 +184,13 @@ def ocpi_view(*, module: str, methods: tuple[str, ...], registration_token: bool
         return wrapper
 
     return decorator
+
+
+def _check_url_ids(kwargs: dict[str, Any]) -> None:
+    """No OCPI id holds a NUL character, and PostgreSQL text cannot even be compared with one."""
+    for name, value in kwargs.items():
+        if isinstance(value, str) and "\x00" in value:
+            raise InvalidParameters(f"The URL's {name} contains a NUL character (%00), which no OCPI id can hold.")
 
 
 def _set_routing_headers(response: HttpResponse, request: HttpRequest) -> None:
