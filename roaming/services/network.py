@@ -278,9 +278,9 @@ def _location_row(partner: Partner, wire: Any, now: dt.datetime) -> Location:
 
 def evse_digest(document: Any) -> int:
     """The fingerprint of one EVSE as received whole (its JSON, connectors included): equal
-    fingerprints, equal rows (see `EVSE.digest`). 64 bits of SHA-1 (a fingerprint, not a security measure), salted
-    with `_DIGEST_VERSION`: change it when the mapping from OCPI to rows changes, and every EVSE
-    is rewritten once."""
+    fingerprints, equal rows (see `EVSE.digest`). 64 bits of SHA-1 (a fingerprint, not a
+    security measure), salted with `_DIGEST_VERSION`: change it when the mapping from OCPI to
+    rows changes, and every EVSE is rewritten once."""
     digest = hashlib.sha1(orjson.dumps(document), usedforsecurity=False).digest()
     return int.from_bytes(digest[:8], "big", signed=True) ^ _DIGEST_VERSION  # a BigIntegerField
 
@@ -589,7 +589,8 @@ def write_locations(prepared: PreparedLocations, *, replace_equal: bool = False)
         held_evses = _held_evses(replaced)
         _retire_unlisted(replaced, held_evses, prepared.listed, dt.datetime.now(dt.UTC))
         evses, connectors = _received_again(prepared, replaced, held_evses)
-        # Every EVSE column derives from raw and the digest, but for a status set by _retire_unlisted.
+        # Every EVSE column derives from raw (the digest from the JSON received), but for a
+        # status set by _retire_unlisted.
         evse_compared = ["raw", "status", "last_updated", "digest"]
         batch = evses
         columns = batch.columns
