@@ -48,6 +48,8 @@ def sync_partner_module(self, partner_id: int, module: str, full: bool = False) 
     except sync.SyncError as error:
         if error.permanent:
             return f"failed: {error.message}"
+        if self.request.retries >= self.max_retries:
+            raise  # out of retries: the run stays FAILED with its reason, the next scheduled pull starts afresh
         sync.resume_failed(partner=partner, module=module)
         raise self.retry(countdown=min(600, 30 * 2**self.request.retries), exc=error) from error
     return f"ok: {run.objects_stored} stored, {run.rejected} rejected in {run.pages} pages"

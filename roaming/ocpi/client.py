@@ -13,6 +13,7 @@ import dataclasses
 import functools
 import json
 import logging
+import re
 import ssl
 import time
 import uuid
@@ -69,18 +70,27 @@ class OcpiResponse:
         link = self.headers.get("Link")
         if not link:
             return None
-        for part in link.split(","):
-            section = part.strip()
-            if 'rel="next"' in section.replace(" ", "") or "rel=next" in section.replace(" ", ""):
-                start, end = section.find("<"), section.find(">")
-                if start != -1 and end > start:
-                    return urljoin(self.url, section[start + 1 : end].strip())
+        for target, params in _LINK.findall(link):
+            for name, quoted, bare in _LINK_PARAM.findall(params):
+                # RFC 8288: parameter names and relation types are case-insensitive, and rel may
+                # hold several relation types separated by spaces.
+                if name.lower() == "rel" and "next" in (quoted or bare).lower().split():
+                    return urljoin(self.url, target.strip())
         return None
 
     @property
     def total_count(self) -> int | None:
-        value = self.headers.get("X-Total-Count")
-        return int(value) if value and value.isdigit() else None
+        """X-Total-Count, for display only: None when absent, not a number, or beyond belief."""
+        value = (self.headers.get("X-Total-Count") or "").strip()
+        if not value.isdigit() or len(value) > 9:  # shown and stored, never trusted: 10^9 objects is no CPO
+            return None
+        return int(value)
+
+
+# A Link header's link-values (RFC 8288 §3): <target> then ;-separated parameters. The target is
+# taken whole between the brackets, so a comma inside it (…?fields=id,evses) does not split it.
+_LINK = re.compile(r'<([^>]*)>((?:\s*;\s*[^;,<=]*(?:=\s*(?:"[^"]*"|[^;,<]*))?)*)')
+_LINK_PARAM = re.compile(r';\s*([^=;,\s]+)\s*(?:=\s*(?:"([^"]*)"|([^;,\s]*)))?')
 
 
 @dataclass
@@ -311,12 +321,21 @@ def _parse(method: str, url: str, http_status: int, headers: httpx.Headers, body
             f"{method} {url}: HTTP {http_status}, response cannot be read: {exc.msg}", permanent=True, http_status=http_status, url=url
         ) from exc
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        if http_status >= 400:
+            # An error status with a web server's or proxy's own page (HTML, "404 page not
+            # found"): the status is the answer. Permanent for a 4xx, retryable for a 5xx or 429.
+            raise TransportError(
+                f"{method} {url}: HTTP {http_status}{_body_hint(body)}",
+                permanent=not retryable,
+                http_status=http_status,
+                url=url,
+            ) from exc
         is_html = body.lstrip()[:1] == b"<"
         # HTML is a web server or proxy page: asking again will not change it. Broken JSON on a
         # success status is usually a transfer cut short: another try can help.
         raise TransportError(
             f"{method} {url}: HTTP {http_status}, response is {'HTML' if is_html else 'not valid JSON'} ({exc})",
-            permanent=is_html and not retryable,
+            permanent=is_html,
             http_status=http_status,
             url=url,
         ) from exc
@@ -343,10 +362,33 @@ def _parse(method: str, url: str, http_status: int, headers: httpx.Headers, body
     return OcpiResponse(http_status, None, None, payload, headers, url, body)
 
 
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def _origin(url: str) -> tuple[str, str, int | None, bool]:
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port or _DEFAULT_PORTS.get(scheme)
+    except ValueError:  # not a port number: no origin we would call
+        port = -1
+    has_userinfo = "@" in parts.netloc
+    return scheme, (parts.hostname or "").lower(), port, has_userinfo
+
+
+def _body_hint(body: bytes) -> str:
+    """The start of a short plain-text error body, for the reason recorded ("404 page not found")."""
+    text = body[:200].decode("utf-8", "replace").strip()
+    if not text or text.startswith("<") or len(text) > 120:
+        return ""
+    return f" ({' '.join(text.split())})"
+
+
 def same_origin(url: str, other: str) -> bool:
-    """Whether two URLs have the same scheme and host (and port)."""
-    first, second = urlsplit(url), urlsplit(other)
-    return (first.scheme.lower(), first.netloc.lower()) == (second.scheme.lower(), second.netloc.lower())
+    """Whether two URLs have the same scheme, host and port (a default port spelled out or not).
+    A URL with user information never matches: it is how a host is disguised as another."""
+    first, second = _origin(url), _origin(other)
+    return not first[3] and not second[3] and first[:3] == second[:3]
 
 
 def iterate_pages(

@@ -35,6 +35,7 @@ from roaming.ocpi.envelope import format_datetime
 from roaming.ocpi.v221.feeds import (
     FeedDecodeError,
     FeedLimitError,
+    FeedShapeError,
     FeedStatusError,
     cyclic_gc_paused,
     decode_page,
@@ -253,8 +254,12 @@ class _Pipeline:
 def _store_page(partner: Partner, module: str, run: SyncRun, page: _Page, next_url: str) -> tuple[int, int]:
     error = page.error
     if isinstance(error, FeedStatusError):
-        raise SyncError(f"Page {run.pages + 1} was refused by the partner: {error}", permanent=True) from error
-    if isinstance(error, FeedLimitError):
+        # A client error (2xxx) will be refused again; a server error (3xxx: "generic server
+        # error", "unable to use the client's API"…) may be over at the next try.
+        permanent = error.status_code is None or error.status_code < 3000
+        raise SyncError(f"Page {run.pages + 1} was refused by the partner: {error}", permanent=permanent) from error
+    if isinstance(error, FeedLimitError | FeedShapeError):
+        # Well-formed but not a page we can read: the partner's server will send it again.
         raise SyncError(f"Page {run.pages + 1} could not be read: {error}", permanent=True) from error
     if error is not None:
         # Truncated or garbled JSON is usually a broken transfer: worth another try from this page.
@@ -360,10 +365,14 @@ def sync_module(
         # next pull of this module until the heartbeat goes stale. Raised again with its traceback.
         _fail(run, partner, module, f"unexpected {type(error).__name__}: {error}", permanent=False)
         raise
+    except BaseException as error:  # Ctrl-C in ocpi_sync, a worker shutting down: the next pull resumes
+        _fail(run, partner, module, f"interrupted ({type(error).__name__}) after {run.pages} pages", permanent=False)
+        raise
     run.state = SyncRun.State.SUCCEEDED
     run.finished_at = timezone.now()
     run.next_url = ""
-    run.save(update_fields=["state", "finished_at", "next_url"])
+    run.error = ""  # a resumed run's "retrying after …"
+    run.save(update_fields=["state", "finished_at", "next_url", "error"])
     if run.mode == SyncRun.Mode.FULL and module == "locations":
         _refresh_planner_statistics()
     partner.record_contact()
@@ -408,6 +417,9 @@ def resume_failed(*, partner: Partner, module: str) -> SyncRun | None:
     if run is None or run.state != SyncRun.State.FAILED or run.error_permanent or not run.next_url:
         return None
     updated = SyncRun.objects.filter(pk=run.pk, state=SyncRun.State.FAILED).update(
-        state=SyncRun.State.RUNNING, heartbeat_at=timezone.now() - STALE_AFTER * 2, finished_at=None, error=""
+        state=SyncRun.State.RUNNING,
+        heartbeat_at=timezone.now() - STALE_AFTER * 2,
+        finished_at=None,
+        error=f"Retrying after: {run.error}"[:4000],  # until it resumes; cleared when it succeeds
     )
     return run if updated else None

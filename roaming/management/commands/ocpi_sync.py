@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from roaming.models import Partner
 from roaming.services import sync
+
+logger = logging.getLogger(__name__)
 
 
 class Command(BaseCommand):
@@ -50,6 +54,13 @@ class Command(BaseCommand):
             bar.close()
             kind = "permanent" if error.permanent else "temporary — the next run resumes"
             self.stderr.write(self.style.ERROR(f"{partner} {module}: failed ({kind}): {error.message}"))
+            return False
+        except Exception as error:  # noqa: BLE001 - recorded on the run; the other pulls still go ahead
+            bar.close()
+            self.stderr.write(
+                self.style.ERROR(f"{partner} {module}: failed (unexpected {type(error).__name__}: {error}); see the logs")
+            )
+            logger.exception("ocpi_sync: %s %s failed", partner, module)
             return False
         bar.close()
         self.stdout.write(

@@ -130,6 +130,8 @@ from .tariffs import Tariff
 __all__ = [
     "Decoded",
     "FeedDecodeError",
+    "FeedLimitError",
+    "FeedShapeError",
     "FeedStatusError",
     "cyclic_gc_paused",
     "NonFinite",
@@ -156,6 +158,11 @@ class FeedDecodeError(Exception):
 class FeedLimitError(FeedDecodeError):
     """Well-formed JSON beyond what we read (nesting too deep, an integer too long): the same
     page will fail the same way, so asking again does not help."""
+
+
+class FeedShapeError(FeedDecodeError):
+    """Well-formed JSON that is not a list page (an object, no data, data not a list), or bytes
+    that are not UTF-8: what the partner's server sends, so asking again does not help."""
 
 
 class FeedStatusError(FeedDecodeError):
@@ -417,14 +424,14 @@ def _read_envelope(raw: bytes | str, result: PageResult[Any], floats: FloatReade
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise FeedDecodeError(f"body is not UTF-8 ({exc.reason} at byte {exc.start})") from None
+            raise FeedShapeError(f"body is not UTF-8 ({exc.reason} at byte {exc.start})") from None
     else:
         text = raw.removeprefix("\ufeff")
     text = text.strip()
     if not text:
         raise FeedDecodeError("body is empty")
     if text.startswith("<"):
-        raise FeedDecodeError(f"body is HTML/XML, not JSON: {text[:80]!r}")
+        raise FeedShapeError(f"body is HTML/XML, not JSON: {text[:80]!r}")
     try:
         payload = load_json(text, parse_constant=NonFinite, parse_float=floats)
     except JsonLimitError as exc:
@@ -440,7 +447,7 @@ def _read_envelope(raw: bytes | str, result: PageResult[Any], floats: FloatReade
         result.page_warnings.append("bare JSON array without the OCPI response envelope")
         return payload
     if not isinstance(payload, dict):
-        raise FeedDecodeError(f"expected the OCPI envelope or a JSON array, got {type(payload).__name__}")
+        raise FeedShapeError(f"expected the OCPI envelope or a JSON array, got {type(payload).__name__}")
 
     _read_status(payload, result)
     if "data" not in payload or payload["data"] is None:
@@ -452,13 +459,13 @@ def _read_envelope(raw: bytes | str, result: PageResult[Any], floats: FloatReade
             )
         if "data" not in payload:
             if "id" in payload:
-                raise FeedDecodeError("body is a single object, expected a list page")
-            raise FeedDecodeError("envelope has no data field")
+                raise FeedShapeError("body is a single object, expected a list page")
+            raise FeedShapeError("envelope has no data field")
         result.page_warnings.append("envelope data is null; read as an empty page")
         return []
     data = payload["data"]
     if not isinstance(data, list):
-        raise FeedDecodeError(f"envelope data is a {type(data).__name__}, expected a list")
+        raise FeedShapeError(f"envelope data is a {type(data).__name__}, expected a list")
     if result.status_code is not None and not 1000 <= result.status_code < 2000:
         result.page_warnings.append(f"status_code {result.status_code} is not a success but data is present")
     return data
