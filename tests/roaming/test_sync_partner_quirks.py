@@ -4,35 +4,20 @@ interrupted or out of retries. Each case was a defect found by an audit (2026-11
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 
 import httpx
 import pytest
 from django.core.management import CommandError, call_command
 
-from roaming.models import Location, Partner, SyncRun
+from roaming.models import Location, SyncRun
 from roaming.ocpi.client import OcpiClient, iterate_pages
 from roaming.services import sync
-from roaming.services.credentials import register_with_partner
-from roaming.simulator.network import build_network
 from roaming.simulator.server import CpoSimulator
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-BASE_TIME = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
-
-
-@pytest.fixture
-def network():
-    return build_network(locations=120, seed=7, country_code="DE", party_id="SIM", base_time=BASE_TIME)
-
-
-@pytest.fixture
-def partner(emsp, simulator, network, settings) -> Partner:
-    settings.OCPI_PAGE_LIMIT = 25
-    simulator.network = network
-    return register_with_partner(versions_url=simulator.versions_url, token_a=simulator.token_a)
+# `network` and `partner`: see conftest.py.
 
 
 def _rewrite_headers(monkeypatch, rewrite):

@@ -12,26 +12,12 @@ from django.db import connection
 from roaming.models import EVSE, Location, Partner, QuarantinedObject, SyncRun, Tariff
 from roaming.ocpi.v221 import locations as wire
 from roaming.services import push, sync
-from roaming.services.credentials import register_with_partner
 from roaming.services.network import evse_digest as network_digest
 from roaming.services.push import pushed_location
-from roaming.simulator.network import build_network
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-BASE_TIME = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
-
-
-@pytest.fixture
-def network():
-    return build_network(locations=120, seed=7, country_code="DE", party_id="SIM", base_time=BASE_TIME)
-
-
-@pytest.fixture
-def partner(emsp, simulator, network, settings) -> Partner:
-    settings.OCPI_PAGE_LIMIT = 25
-    simulator.network = network
-    return register_with_partner(versions_url=simulator.versions_url, token_a=simulator.token_a)
+# `network` and `partner`: see conftest.py.
 
 
 def _location_requests(simulator) -> list[str]:

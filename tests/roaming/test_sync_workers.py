@@ -10,7 +10,6 @@ from django.db import DatabaseError, connection, transaction
 
 from roaming.models import EVSE, Connector, Location, Partner, SyncRun
 from roaming.services import forked, sync
-from roaming.services.credentials import register_with_partner
 from roaming.simulator.network import build_network
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -24,10 +23,8 @@ def network():
 
 
 @pytest.fixture
-def partner(emsp, simulator, network, settings) -> Partner:
-    settings.OCPI_PAGE_LIMIT = 20
-    simulator.network = network
-    return register_with_partner(versions_url=simulator.versions_url, token_a=simulator.token_a)
+def page_limit() -> int:
+    return 20  # `partner`: see conftest.py
 
 
 def _snapshot() -> list[tuple]:
