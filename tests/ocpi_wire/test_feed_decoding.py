@@ -680,3 +680,82 @@ def test_a_number_beyond_a_double_refuses_its_object_instead_of_being_stored_as_
     (reject,) = result.rejects
     assert reject.reason == "x_vendor.score: 1e400 is beyond the range of numbers that can be stored"
     assert reject.raw["x_vendor"]["score"] == "1e400"  # kept for staff, as sent
+
+
+# Found by an audit of the real feeds (2026-11-22) ------------------------------------------------
+
+
+def test_weekdays_counted_from_zero_with_the_same_hours_every_day_are_those_hours_every_day():
+    data = location(
+        opening_times={
+            "twentyfourseven": False,
+            "regular_hours": [{"weekday": day, "period_begin": "07:00", "period_end": "23:00"} for day in range(7)],
+        }
+    )
+    decoded = only(decode_page(page(data), kind="locations"))
+    hours = decoded.obj.opening_times.regular_hours
+    assert [h.weekday for h in hours] == [1, 2, 3, 4, 5, 6, 7]
+    assert {(h.period_begin, h.period_end) for h in hours} == {(dt.time(7), dt.time(23))}
+    assert decoded.warnings == (
+        "opening_times.regular_hours: weekdays counted 0..6, each with the same hours: read as those hours"
+        " every day (1=Monday..7=Sunday)",
+    )
+
+
+def test_weekdays_counted_from_zero_with_other_weekend_hours_stay_unknown():
+    data = location(
+        opening_times={
+            "twentyfourseven": False,
+            "regular_hours": [
+                {"weekday": day, "period_begin": "07:00", "period_end": "23:00" if day < 5 else "20:00"} for day in range(7)
+            ],
+        }
+    )
+    decoded = only(decode_page(page(data), kind="locations"))
+    assert decoded.obj.opening_times is None
+    assert decoded.warnings[0].startswith("opening_times: dropped, hours unknown (not closed)")
+
+
+def _legacy_connector(**fields: Any) -> dict[str, Any]:
+    data = location()
+    connector = data["evses"][0]["connectors"][0]
+    for name in ("max_voltage", "max_amperage", "max_electric_power"):
+        connector.pop(name, None)
+    connector.update(fields)
+    return data
+
+
+def test_a_2_1_1_voltage_under_100_with_0_amperes_is_the_power_in_kw():
+    decoded = only(decode_page(page(_legacy_connector(voltage=22, amperage=0)), kind="locations"))
+    connector = decoded.obj.evses[0].connectors[0]
+    assert (connector.max_voltage, connector.max_amperage, connector.max_electric_power) == (None, None, 22000)
+    assert (
+        "evses[0].connectors[0].max_electric_power: OCPI 2.1.1 voltage 22 with amperage 0 read as 22 kW (22000 W);"
+        " voltage and amperage unknown"
+    ) in decoded.warnings
+
+
+def test_a_2_1_1_voltage_and_amperage_that_make_sense_are_taken_as_they_are():
+    decoded = only(decode_page(page(_legacy_connector(voltage=230, amperage=32)), kind="locations"))
+    connector = decoded.obj.evses[0].connectors[0]
+    assert (connector.max_voltage, connector.max_amperage, connector.max_electric_power) == (230, 32, None)
+
+
+@pytest.mark.parametrize("stamp", ["2015-06-29T20:39:09Z ", " 2015-06-29T20:39:09Z", "\t2015-06-29T20:39:09.5Z\n"])
+def test_a_datetime_with_whitespace_around_it_is_read(stamp):
+    decoded = only(decode_page(page(location(last_updated=stamp)), kind="locations"))
+    assert decoded.obj.last_updated.replace(microsecond=0) == dt.datetime(2015, 6, 29, 20, 39, 9, tzinfo=dt.UTC)
+
+
+@pytest.mark.parametrize("field", ["max_voltage", "max_amperage", "max_electric_power"])
+def test_a_json_boolean_is_not_a_connector_rating(field):
+    data = location()
+    data["evses"][0]["connectors"][0][field] = True
+    (reject,) = decode_page(page(data), kind="locations").rejects
+    assert f"evses[0].connectors[0].{field}: expected a number, got a boolean" in reject.reason
+
+
+@pytest.mark.parametrize("zone", ["localtime", "Factory", "posixrules", "posix/Europe/Paris"])
+def test_a_time_zone_that_names_no_place_is_refused(zone):
+    (reject,) = decode_page(page(location(time_zone=zone)), kind="locations").rejects
+    assert reject.reason.startswith(f"time_zone: '{zone}' is not an IANA time zone")

@@ -202,6 +202,9 @@ def _component(**changes: Any) -> dict[str, Any]:
         pytest.param(spec_tariff(currency="euro"), ["currency", "ISO 4217"], id="bad-currency"),
         pytest.param(_component(price=-1), ["price", "below the minimum"], id="negative-price"),
         pytest.param(
+            _component(step_size=True), ["step_size: expected a number, got a boolean"], id="boolean-step-size"
+        ),
+        pytest.param(
             _component(price="1e5000"),
             ["elements[0].price_components[0].price", "too large: at most 15 digits"],
             id="price-too-large",

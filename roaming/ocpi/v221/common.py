@@ -198,6 +198,13 @@ def _decimal_to_json(value: Decimal) -> int | float:
     return float(value)
 
 
+def not_a_boolean(value: Any) -> Any:
+    """For integer fields: pydantic's lax int reads JSON true as 1 (1 V, 1 A, a step of 1)."""
+    if isinstance(value, bool):
+        raise PydanticCustomError("ocpi_boolean_number", "expected a number, got a boolean")
+    return value
+
+
 # No OCPI quantity comes near 10^15 (a price, a percentage, kWh, amperes). Beyond it a number is
 # a sender's error, and a huge one would cost us: "1e5000" (tolerated as a string) is a 5,000-digit
 # integer that no JSON encoder writes, and "1e1000000" takes seconds of CPU to convert.
@@ -285,7 +292,9 @@ def parse_datetime(value: object, *, allow_offset: bool = False) -> dt.datetime:
                     _PARSED.clear()
                 _PARSED[value] = parsed
                 return parsed
-    match = _DATETIME_RE.match(value)
+    # Whitespace around it is tolerated, as around every other value (fullmatch: a "$" would
+    # also have let a newline before the end through, and only that).
+    match = _DATETIME_RE.fullmatch(value.strip())
     if match is None:
         raise _datetime_error(value, "expected YYYY-MM-DDTHH:MM:SS[.fff][Z]")
     date_part, time_part, fraction, _zulu, sign, off_h, off_m = match.groups()
@@ -619,9 +628,16 @@ def country_alpha3(value: str) -> str | None:
 
 @functools.cache
 def _time_zones() -> frozenset[str]:
+    """IANA zones that name a place or a fixed rule. Not "localtime" (a link to the server's own
+    zone on many hosts, so opening hours would follow wherever we run), "Factory" (tzdata's
+    "local time unknown") or the posix/right trees' duplicates."""
     import zoneinfo
 
-    return frozenset(zoneinfo.available_timezones())
+    return frozenset(
+        name
+        for name in zoneinfo.available_timezones()
+        if name not in ("localtime", "Factory", "posixrules") and not name.startswith(("posix/", "right/"))
+    )
 
 
 @functools.cache

@@ -785,6 +785,23 @@ def _is_weekday_zero(value: Any) -> bool:
     return isinstance(value, (int, float)) and value == 0
 
 
+def _same_hours_every_day(regular: list[Any]) -> list[tuple[Any, Any]] | None:
+    """The periods, when weekdays 0..6 each have exactly the same ones (in the same order)."""
+    days: dict[int, list[tuple[Any, Any]]] = {}
+    for entry in regular:
+        if not isinstance(entry, dict):
+            return None
+        weekday = entry.get("weekday")
+        day = int(weekday.strip()) if isinstance(weekday, str) and weekday.strip().isdigit() else weekday
+        if isinstance(day, bool) or not isinstance(day, int) or not 0 <= day <= 6:
+            return None
+        days.setdefault(day, []).append((entry.get("period_begin"), entry.get("period_end")))
+    if sorted(days) != list(range(7)):
+        return None
+    first = days[0]
+    return first if all(periods == first for periods in days.values()) else None
+
+
 def _drop_zero_based_weekdays(repair: _Repair, out: dict[str, Any], path: str) -> None:
     """Weekday 0 in regular_hours: the feed counts 0..6, from Sunday or from Monday — unknown.
 
@@ -805,11 +822,21 @@ def _drop_zero_based_weekdays(repair: _Repair, out: dict[str, Any], path: str) -
     ]
     if not zeros:
         return
+    field_path = _join(path, "opening_times")
+    same = _same_hours_every_day(regular) if hours.get("twentyfourseven") is not True else None
+    if same is not None:
+        # Whichever day the feed counts from, seven days 0..6 with the same periods say one thing.
+        hours_list = [{"weekday": day, "period_begin": begin, "period_end": end} for day in range(1, 8) for begin, end in same]
+        out["opening_times"] = {**hours, "regular_hours": hours_list}
+        repair.warn(
+            f"{field_path}.regular_hours",
+            "weekdays counted 0..6, each with the same hours: read as those hours every day (1=Monday..7=Sunday)",
+        )
+        return
     why = (
         f"regular_hours[{zeros[0]}].weekday is 0: the feed counts weekdays from 0, not 1=Monday..7=Sunday, "
         "so none of its weekdays can be trusted"
     )
-    field_path = _join(path, "opening_times")
     if hours.get("twentyfourseven") is True:
         out["opening_times"] = {key: value for key, value in hours.items() if key != "regular_hours"}
         repair.warn(f"{field_path}.regular_hours", f"dropped ({why}); the location is open 24/7")
@@ -839,7 +866,41 @@ def _repair_evse(repair: _Repair, out: dict[str, Any], path: str, loc: _Loc) -> 
         ]
 
 
+def _number(value: Any) -> Decimal | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        return None
+    try:
+        number = Decimal(value.strip() if isinstance(value, str) else repr(value) if isinstance(value, float) else value)
+    except InvalidOperation:
+        return None
+    return number if number.is_finite() else None
+
+
+# No charger runs below 100 V: a 2.1.1 "voltage" under it, with 0 A, is the power in kW.
+_VOLTAGE_FLOOR = Decimal(100)
+
+
+def _legacy_kilowatts(repair: _Repair, out: dict[str, Any], path: str) -> bool:
+    """OCPI 2.1.1 feeds seen with `"voltage": 22, "amperage": 0` on a 22 kW socket: 22 V at 0 A
+    is no rating at all, and the number is the power. Read so, with voltage and amperage unknown."""
+    if not (_missing(out, "max_voltage") and _missing(out, "max_amperage") and _missing(out, "max_electric_power")):
+        return False
+    volts, amperes = _number(out.get("voltage")), _number(out.get("amperage"))
+    if volts is None or not 0 < volts < _VOLTAGE_FLOOR or (amperes is not None and amperes != 0):
+        return False
+    watts = int((volts * 1000).to_integral_value(ROUND_HALF_EVEN))
+    out["max_electric_power"] = watts
+    repair.warn(
+        _join(path, "max_electric_power"),
+        f"OCPI 2.1.1 voltage {volts} with amperage {out.get('amperage', 'missing')} read as {volts} kW ({watts} W);"
+        " voltage and amperage unknown",
+    )
+    return True
+
+
 def _repair_connector(repair: _Repair, out: dict[str, Any], path: str, loc: _Loc) -> None:
+    if _legacy_kilowatts(repair, out, path):
+        return
     for old, new in (("voltage", "max_voltage"), ("amperage", "max_amperage")):
         if _missing(out, new) and not _missing(out, old):
             out[new] = out[old]

@@ -35,7 +35,7 @@ from collections.abc import Sequence
 from enum import StrEnum
 from typing import Annotated, Any, ClassVar
 
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 from pydantic_core import PydanticCustomError
 
 from .common import (
@@ -67,6 +67,7 @@ from .common import (
     Url,
     ci_equal,
     is_time_zone,
+    not_a_boolean,
 )
 
 __all__ = [
@@ -327,7 +328,7 @@ IanaTimeZone = Annotated[String255, AfterValidator(_check_time_zone)]
 # Volts, amperes and watts go into integer columns (PostgreSQL's integer, as Django's
 # PositiveIntegerField everywhere): a larger value is a sender's error (milliwatts?), refused with
 # its path rather than failing the write of a whole page.
-ConnectorRating = Annotated[int, Field(ge=0, le=2_147_483_647)]
+ConnectorRating = Annotated[int, BeforeValidator(not_a_boolean), Field(ge=0, le=2_147_483_647)]
 
 
 def _unique(attribute: str, what: str) -> AfterValidator:

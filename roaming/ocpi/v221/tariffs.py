@@ -23,7 +23,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import Field
+from pydantic import BeforeValidator, Field
 
 from .common import (
     CiString36,
@@ -40,6 +40,7 @@ from .common import (
     PartyId,
     Price,
     Url,
+    not_a_boolean,
 )
 
 __all__ = [
@@ -85,7 +86,7 @@ class ReservationRestrictionType(StrEnum):
 
 
 NonNegativeNumber = Annotated[Number, Field(ge=0)]
-NonNegativeInt = Annotated[int, Field(ge=0)]
+NonNegativeInt = Annotated[int, BeforeValidator(not_a_boolean), Field(ge=0)]
 
 
 class PriceComponent(OcpiModel):
