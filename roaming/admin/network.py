@@ -8,7 +8,16 @@ from leaflet.admin import LeafletGeoAdmin
 
 from payments.models import PriceRuleSet
 from roaming import selectors
-from roaming.models import EVSE, Connector, Location, QuarantinedObject, SyncRun, Tariff, TariffVersion
+from roaming.models import (
+    EVSE,
+    Connector,
+    Location,
+    QuarantinedObject,
+    RepairedObject,
+    SyncRun,
+    Tariff,
+    TariffVersion,
+)
 
 
 class ReadOnlyMixin:
@@ -95,7 +104,9 @@ class TariffAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
 @admin.register(SyncRun)
 class SyncRunAdmin(ReadOnlyMixin, admin.ModelAdmin):
-    list_display = ("partner", "module", "mode", "state", "started_at", "duration", "pages", "objects_stored", "rejected", "short_error")
+    list_display = (
+        "partner", "module", "mode", "state", "started_at", "duration", "pages", "objects_stored", "rejected", "repaired", "short_error",
+    )  # fmt: skip
     list_filter = ("state", "module", "mode", "partner")
     list_select_related = ("partner",)
 
@@ -121,3 +132,19 @@ class QuarantinedObjectAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return True  # staff clear the quarantine once a partner fixed its data
+
+
+@admin.register(RepairedObject)
+class RepairedObjectAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ("received_at", "partner", "module", "object_id", "first_repair", "repair_count")
+    list_filter = ("module", "partner")
+    search_fields = ("object_id",)
+    list_select_related = ("partner",)
+
+    @admin.display(description="Repair")
+    def first_repair(self, obj: RepairedObject) -> str:
+        return obj.repairs[0] if obj.repairs else "—"
+
+    @admin.display(description="Repairs")
+    def repair_count(self, obj: RepairedObject) -> int:
+        return len(obj.repairs)

@@ -4,7 +4,16 @@ The app outgrows one module quickly (STYLE §1): partners and their credentials 
 subdomain, the aggregated charging network another, sync bookkeeping a third.
 """
 
-from .network import EVSE, Connector, Location, QuarantinedObject, SyncRun, Tariff, TariffVersion
+from .network import (
+    EVSE,
+    Connector,
+    Location,
+    QuarantinedObject,
+    RepairedObject,
+    SyncRun,
+    Tariff,
+    TariffVersion,
+)
 from .partners import Partner, PartnerEndpoint, PartnerRole, hash_token
 
 __all__ = [
@@ -15,6 +24,7 @@ __all__ = [
     "PartnerEndpoint",
     "PartnerRole",
     "QuarantinedObject",
+    "RepairedObject",
     "SyncRun",
     "Tariff",
     "TariffVersion",

@@ -216,6 +216,7 @@ class SyncRun(models.Model):
     pages = models.PositiveIntegerField(default=0)
     objects_stored = models.PositiveIntegerField(default=0)
     rejected = models.PositiveIntegerField(default=0)
+    repaired = models.PositiveIntegerField(default=0, help_text="objects stored after a repair (see Repaired objects)")
     total_reported = models.PositiveIntegerField(null=True, blank=True, help_text="X-Total-Count of the first page.")
     next_url = models.TextField(blank=True, help_text="Where to resume if the run stopped part-way.")
     error = models.TextField(blank=True)
@@ -237,6 +238,27 @@ class SyncRun(models.Model):
         if not self.finished_at:
             return None
         return (self.finished_at - self.started_at).total_seconds()
+
+
+class RepairedObject(models.Model):
+    """An object a partner sent that we stored after repairing it (a number sent as a string, kW
+    for W, a time zone's spelling…): each repair as the decoder described it, and the object
+    exactly as it was sent. The stored row keeps the object as we read it (its `raw` is what a
+    GET or a PATCH builds on)."""
+
+    partner = models.ForeignKey("roaming.Partner", on_delete=models.CASCADE, related_name="repairs")
+    sync_run = models.ForeignKey(SyncRun, on_delete=models.SET_NULL, null=True, blank=True, related_name="repairs")
+    module = models.CharField(max_length=16)
+    object_id = models.CharField(max_length=64, blank=True, help_text="empty: the repairs concern the page")
+    repairs = models.JSONField(default=list)
+    raw = models.JSONField(null=True, blank=True, help_text="as the partner sent it")
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.module} {self.object_id or '(page)'}: {len(self.repairs)} repair(s)"
 
 
 class QuarantinedObject(models.Model):

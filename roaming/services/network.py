@@ -33,6 +33,7 @@ from roaming.models import (
     Location,
     Partner,
     QuarantinedObject,
+    RepairedObject,
     SyncRun,
     Tariff,
     TariffVersion,
@@ -785,6 +786,19 @@ def delete_tariff(*, tariff: Tariff, now: dt.datetime | None = None) -> None:
 
 
 # Quarantine --------------------------------------------------------------------------------------
+
+
+def record_repairs(
+    *, partner: Partner, module: str, repairs: Iterable[tuple[str, list[str], Any]], sync_run: SyncRun | None = None
+) -> int:
+    """Keep, for staff, what was repaired in objects we stored: (object id or "" for the page,
+    the repairs, the object as sent)."""
+    rows = [
+        RepairedObject(partner=partner, sync_run=sync_run, module=module, object_id=(object_id or "")[:64], repairs=found, raw=raw)
+        for object_id, found, raw in repairs
+    ]
+    RepairedObject.objects.bulk_create(rows, batch_size=500)
+    return len(rows)
 
 
 def quarantine(*, partner: Partner, module: str, rejects: Iterable[tuple[str, str, Any]], sync_run: SyncRun | None = None) -> int:

@@ -113,6 +113,7 @@ class _Page:
     own: list[Any] = field(default_factory=list)  # those objects, when the write needs them (Tariffs)
     prepared: network.PreparedLocations | None = None  # the Locations module's rows
     rejects: list[tuple[str, str, Any]] = field(default_factory=list)  # (object id, reason, raw)
+    repairs: list[tuple[str, list[str], Any]] = field(default_factory=list)  # (object id, repairs, raw as sent)
 
 
 def _prepare_page(
@@ -127,11 +128,14 @@ def _prepare_page(
     except FeedDecodeError as error:
         return _Page(error=error)
     own, sources, foreign = [], [], []
+    repairs: list[tuple[str, list[str], Any]] = [("", list(page.page_warnings), None)] if page.page_warnings else []
     for decoded in page.decoded:
         obj = decoded.obj
         if (obj.country_code.upper(), obj.party_id.upper()) in parties:
             own.append(obj)
             sources.append(decoded.source)
+            if decoded.warnings:
+                repairs.append((obj.id, list(decoded.warnings), storable(decoded.original)))
         else:
             foreign.append(obj)
     rejects = [(r.object_id or "", r.reason, r.raw) for r in page.rejects]
@@ -148,8 +152,8 @@ def _prepare_page(
             own, sources, unwritable = _writable(own, sources, partner=partner, encoder=encoder)
             rejects += unwritable
             prepared = network.prepare_locations(partner=partner, locations=own, sources=sources, encoder=encoder) if own else None
-        return _Page(objects=len(own), prepared=prepared, rejects=rejects)
-    return _Page(objects=len(own), own=own, rejects=rejects)
+        return _Page(objects=len(own), prepared=prepared, rejects=rejects, repairs=repairs)
+    return _Page(objects=len(own), own=own, rejects=rejects, repairs=repairs)
 
 
 def _writable(
@@ -284,13 +288,19 @@ def _store_page(partner: Partner, module: str, run: SyncRun, page: _Page, next_u
                 )
         if rejects:
             network.quarantine(partner=partner, module=module, rejects=rejects, sync_run=run)
+        # Objects quarantined after all (refused for another connection, unwritable) were not stored.
+        quarantined = {object_id for object_id, _, _ in rejects}
+        repairs = [entry for entry in page.repairs if not entry[0] or entry[0] not in quarantined]
+        if repairs:
+            network.record_repairs(partner=partner, module=module, repairs=repairs, sync_run=run)
         stored = page.objects - (len(rejects) - len(page.rejects))
         run.pages += 1
         run.objects_stored += stored
         run.rejected += len(rejects)
+        run.repaired += sum(1 for object_id, _, _ in repairs if object_id)
         run.next_url = next_url
         run.heartbeat_at = timezone.now()
-        run.save(update_fields=["pages", "objects_stored", "rejected", "next_url", "heartbeat_at"])
+        run.save(update_fields=["pages", "objects_stored", "rejected", "repaired", "next_url", "heartbeat_at"])
     return stored, len(rejects)
 
 

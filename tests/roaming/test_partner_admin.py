@@ -72,3 +72,25 @@ def test_contact_is_written_at_most_once_a_minute_unless_the_partner_recovers_fr
     with django_assert_num_queries(1):
         partner.record_contact()
     assert partner.last_contact_at > partner.last_error_at
+
+
+def test_staff_see_what_was_repaired_in_a_partners_objects_and_drivers_do_not(staff_client, client):
+    from roaming.models import RepairedObject
+
+    partner = PartnerFactory(name="Sloppy CPO")
+    repaired = RepairedObject.objects.create(
+        partner=partner,
+        module="locations",
+        object_id="LOC-7",
+        repairs=["time_zone: 'europe/brussels' read as 'Europe/Brussels'"],
+        raw={"id": "LOC-7", "time_zone": "europe/brussels"},
+    )
+    html = staff_client.get("/admin/roaming/repairedobject/").content.decode()
+    assert "LOC-7" in html and "read as &#x27;Europe/Brussels&#x27;" in html and "Sloppy CPO" in html
+    detail = staff_client.get(f"/admin/roaming/repairedobject/{repaired.pk}/change/").content.decode()
+    assert "europe/brussels" in detail  # the object as sent
+
+    driver = get_user_model().objects.create_user("driver", "d@example.com", "pw-123456789")
+    client.force_login(driver)
+    response = client.get("/admin/roaming/repairedobject/")
+    assert response.status_code == 302 and "/admin/login/" in response["Location"]

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from roaming.models import EVSE, Location, QuarantinedObject, SyncRun
+from roaming.models import EVSE, Location, QuarantinedObject, RepairedObject, SyncRun
 from roaming.ocpi.v221.feeds import decode_page
 from roaming.services import sync
 from roaming.services.credentials import register_with_partner
@@ -48,6 +48,16 @@ def test_it_stores_every_location_it_can_understand_and_quarantines_the_rest_wit
     quarantined = list(QuarantinedObject.objects.filter(sync_run=run).values_list("reason", flat=True))
     assert sorted(quarantined) == sorted(r.reason for r in decoded.rejects)
     assert all(":" in reason for reason in quarantined), "every reason names the field path"
+    # Every repair is kept for staff, with the object as the CPO sent it.
+    repaired = [d for d in decoded.decoded if d.warnings]
+    assert run.repaired == len(repaired)
+    kept = {r.object_id: r for r in RepairedObject.objects.filter(sync_run=run).exclude(object_id="")}
+    assert {d.obj.id for d in repaired} == set(kept)
+    for d in repaired[:50]:
+        assert kept[d.obj.id].repairs == list(d.warnings)
+        assert kept[d.obj.id].raw == d.original
+    page = RepairedObject.objects.filter(sync_run=run, object_id="").first()
+    assert (page.repairs if page else []) == list(decoded.page_warnings)
     assert EVSE.objects.count() == sum(len(d.obj.evses or []) for d in decoded.decoded)
     # Summaries agree with the stored EVSEs.
     for location in Location.objects.all()[:50]:

@@ -190,6 +190,8 @@ class Decoded(Generic[T]):
     warnings: tuple[str, ...] = ()
     # The JSON object as received, when it validated as is (no repair): kept as the raw copy.
     source: Any = None
+    # The JSON object as received, when it was repaired: kept with the repairs, for staff.
+    original: Any = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -531,7 +533,7 @@ def _decode_slow(model: type[BaseModel], raw: Any, index: int) -> Decoded[Any] |
             reason,
             raw,
         )
-    return Decoded(index, obj, tuple(repair.warnings))
+    return Decoded(index, obj, tuple(repair.warnings), original=raw if repair.warnings else None)
 
 
 def _with_hint(line: str, hints: Mapping[str, str]) -> str:
