@@ -729,6 +729,15 @@ def store_tariffs(
     versions = {key: tariffs[index].last_updated for key, index in newest.items() if key not in result.refused}
     handed_over = _handed_over(partner.pk, holding.owners, result.refused)
     keys = _compare(versions, holding.versions, result, replace_equal=replace_equal, handed_over=handed_over)
+    # A version older than the one we hold (sent late, out of order) does not replace it, but it
+    # was in force before it: a session that started then is priced with it, so history keeps it.
+    late = [
+        TariffVersion(tariff_id=holding.ids[key], last_updated=version, raw=_dump(tariffs[newest[key]]))
+        for key, version in versions.items()
+        if key in holding.versions and version < holding.versions[key] and holding.owners[key] == partner.pk
+    ]
+    if late:
+        TariffVersion.objects.bulk_create(late, ignore_conflicts=True)
     changed = [(key, tariffs[newest[key]]) for key in keys]
     if not changed:
         return result

@@ -3,6 +3,7 @@ with a real partner token, and what ends up in the database (every version kept,
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pytest
@@ -90,14 +91,22 @@ def test_it_replaces_a_tariff_with_200_and_keeps_every_version(client, token, st
     ]
 
 
-def test_it_acknowledges_and_ignores_a_tariff_put_older_than_what_it_holds(client, token, stored):
-    before = tariff_state()
+def test_it_acknowledges_a_tariff_put_older_than_what_it_holds_and_keeps_it_only_in_the_history(client, token, stored):
+    """Sent late (out of order), the older version does not replace the current one, but it was in
+    force before it: a session that started then is priced with it."""
+    before = rows(Tariff)
     response = call(
         client, "PUT", URL, token, body=spec_tariff(currency="CHF", last_updated="2014-01-01T00:00:00Z")
     )
     assert response.status_code == 200 and response.json()["status_code"] == 1000
     assert "not applied" in response.json()["status_message"]
-    assert tariff_state() == before
+    assert rows(Tariff) == before
+    late = stored.version_at(dt.datetime(2014, 6, 1, tzinfo=dt.UTC))
+    assert late is not None and late.raw["currency"] == "CHF"
+    assert stored.versions.count() == 2 and stored.version_at(stored.last_updated).raw["currency"] == "EUR"
+    # Sent again, it is not kept twice.
+    call(client, "PUT", URL, token, body=spec_tariff(currency="CHF", last_updated="2014-01-01T00:00:00Z"))
+    assert stored.versions.count() == 2
 
 
 def test_it_answers_a_repeated_put_with_200_and_writes_nothing(client, token, stored):
