@@ -320,7 +320,8 @@ def test_it_keeps_connectors_without_voltage_or_amperage_and_says_so():
         (1000, 1000, None),
         (22000, 22000, None),
         ("350000", 350000, None),
-        (0, 0, None),
+        # No connector is rated 0 W: a feed's "unknown".
+        (0, None, "0 read as unknown"),
     ],
 )
 def test_it_reads_a_max_electric_power_below_1000_as_kilowatts(sent, watts, warning):

@@ -901,13 +901,20 @@ def _legacy_kilowatts(repair: _Repair, out: dict[str, Any], path: str) -> bool:
 
 
 def _repair_connector(repair: _Repair, out: dict[str, Any], path: str, loc: _Loc) -> None:
+    zeroed = set()
+    for name in ("max_voltage", "max_amperage", "max_electric_power"):
+        # No connector is rated 0 V, 0 A or 0 W: the CPO did not know (feeds send 0 for "unknown").
+        if not isinstance(out.get(name), bool) and _number(out.get(name)) == 0:
+            out[name] = None
+            zeroed.add(name)
+            repair.warn(_join(path, name), "0 read as unknown")
     if _legacy_kilowatts(repair, out, path):
         return
     for old, new in (("voltage", "max_voltage"), ("amperage", "max_amperage")):
         if _missing(out, new) and not _missing(out, old):
             out[new] = out[old]
             repair.warn(_join(path, new), f"missing; taken from the OCPI 2.1.1 field {old!r}")
-        elif _missing(out, new):
+        elif _missing(out, new) and new not in zeroed:
             repair.warn(_join(path, new), "missing; kept as unknown")
     _kilowatts_to_watts(repair, out, path)
 
@@ -942,9 +949,9 @@ def _location_is_suspect(location: Location) -> bool:
         for connector in evse.connectors:
             power = connector.max_electric_power
             if (
-                connector.max_voltage is None
-                or connector.max_amperage is None
-                or (power is not None and 0 < power < 1000)
+                not connector.max_voltage  # None (missing) or 0 (a placeholder)
+                or not connector.max_amperage
+                or (power is not None and power < 1000)
             ):
                 return True
     return False
