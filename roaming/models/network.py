@@ -15,6 +15,7 @@ from typing import Any
 
 from django.contrib.gis.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 
 class Location(models.Model):
@@ -252,10 +253,15 @@ class RepairedObject(models.Model):
     object_id = models.CharField(max_length=64, blank=True, help_text="empty: the repairs concern the page")
     repairs = models.JSONField(default=list)
     raw = models.JSONField(null=True, blank=True, help_text="as the partner sent it")
-    received_at = models.DateTimeField(auto_now_add=True)
+    received_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["-received_at", "-id"]
+        # The latest repairs of each object: a nightly full pull re-sends every object, and a
+        # row per pull would grow without end.
+        constraints = [
+            models.UniqueConstraint(fields=["partner", "module", "object_id"], name="one_repair_record_per_object")
+        ]
 
     def __str__(self) -> str:
         return f"{self.module} {self.object_id or '(page)'}: {len(self.repairs)} repair(s)"

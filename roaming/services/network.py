@@ -801,13 +801,22 @@ def record_repairs(
     *, partner: Partner, module: str, repairs: Iterable[tuple[str, list[str], Any]], sync_run: SyncRun | None = None
 ) -> int:
     """Keep, for staff, what was repaired in objects we stored: (object id or "" for the page,
-    the repairs, the object as sent)."""
-    rows = [
-        RepairedObject(partner=partner, sync_run=sync_run, module=module, object_id=(object_id or "")[:64], repairs=found, raw=raw)
+    the repairs, the object as sent). One record per object: the latest replaces the one before."""
+    now = dt.datetime.now(dt.UTC)
+    latest = {
+        (object_id or "")[:64]: RepairedObject(
+            partner=partner, sync_run=sync_run, module=module, object_id=(object_id or "")[:64], repairs=found, raw=raw, received_at=now
+        )
         for object_id, found, raw in repairs
-    ]
-    RepairedObject.objects.bulk_create(rows, batch_size=500)
-    return len(rows)
+    }
+    RepairedObject.objects.bulk_create(
+        list(latest.values()),
+        batch_size=500,
+        update_conflicts=True,
+        unique_fields=["partner", "module", "object_id"],
+        update_fields=["sync_run", "repairs", "raw", "received_at"],
+    )
+    return len(latest)
 
 
 def quarantine(*, partner: Partner, module: str, rejects: Iterable[tuple[str, str, Any]], sync_run: SyncRun | None = None) -> int:

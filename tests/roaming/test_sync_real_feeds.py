@@ -65,3 +65,20 @@ def test_it_stores_every_location_it_can_understand_and_quarantines_the_rest_wit
         assert location.evse_count == active.count()
         assert location.available_evse_count == active.filter(status=EVSE.Status.AVAILABLE).count()
         assert location.is_visible == (location.publish and active.exists())
+
+
+def test_repairs_are_kept_once_per_object_the_latest_replacing_the_one_before(connected):
+    """A nightly full pull re-sends every object: one record per object, not one per pull."""
+    partner, simulator = connected
+    feed = next(f for f in FEEDS if f.stem == "ocpi_2_2_1_locations-sitronics")
+    raw = feed.read_bytes()
+    parties = {(d.obj.country_code.upper(), d.obj.party_id.upper()) for d in decode_page(raw, kind="locations").decoded}
+    partner.replace_roles([{"role": "CPO", "country_code": c, "party_id": p, "business_name": "feed"} for c, p in sorted(parties)])
+    simulator.raw_pages["locations"] = raw
+    first = sync.sync_module(partner=partner, module="locations", full=True)
+    count = RepairedObject.objects.count()
+    assert count == first.repaired + 1  # and the page's own oddity
+    second = sync.sync_module(partner=partner, module="locations", full=True)
+    assert second.repaired == first.repaired
+    assert RepairedObject.objects.count() == count
+    assert set(RepairedObject.objects.values_list("sync_run", flat=True)) == {second.pk}
