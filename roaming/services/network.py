@@ -820,10 +820,17 @@ def record_repairs(
 
 
 def quarantine(*, partner: Partner, module: str, rejects: Iterable[tuple[str, str, Any]], sync_run: SyncRun | None = None) -> int:
-    """Keep what we could not understand, with the reason, for staff. `rejects`: (object id, reason, raw)."""
+    """Keep what we could not understand, with the reason, for staff. `rejects`: (object id, reason, raw).
+
+    An object refused again (a nightly full pull re-sends it) replaces its earlier record: staff
+    see each object once, with its latest reason, and the table does not grow with every pull.
+    Objects without an id cannot be told apart and are all kept."""
     rows = [
         QuarantinedObject(partner=partner, sync_run=sync_run, module=module, object_id=(object_id or "")[:64], reason=reason, raw=raw)
         for object_id, reason, raw in rejects
     ]
+    again = sorted({row.object_id for row in rows if row.object_id})
+    for chunk in _chunks(again):
+        QuarantinedObject.objects.filter(partner=partner, module=module, object_id__in=chunk).delete()
     QuarantinedObject.objects.bulk_create(rows, batch_size=500)
     return len(rows)

@@ -234,6 +234,21 @@ def test_one_bad_object_is_quarantined_and_the_rest_of_the_page_is_stored(partne
     assert any("latitude" in reason for _, reason in reasons)
 
 
+def test_an_object_refused_again_replaces_its_quarantine_record(partner, network):
+    """A nightly full pull re-sends every object: staff see a bad one once, with its latest reason."""
+    network.locations[3]["evses"][0]["connectors"][0]["power_type"] = "AC_3_PHASES"
+    network.invalidate()
+    sync.sync_module(partner=partner, module="locations", full=True)
+    network.locations[3]["evses"][0]["connectors"][0]["power_type"] = "AC_4_PHASES"
+    network.locations[3]["last_updated"] = "2026-11-20T10:00:00Z"
+    network.invalidate()
+    second = sync.sync_module(partner=partner, module="locations", full=True)
+    assert second.rejected == 1
+    refused = QuarantinedObject.objects.get()
+    assert refused.object_id == network.locations[3]["id"] and refused.sync_run_id == second.pk
+    assert "AC_4_PHASES" in refused.reason
+
+
 def test_a_nul_character_quarantines_its_object_not_the_page(partner, network):
     # JSON may carry "\\u0000"; PostgreSQL can store it nowhere. One such object must not fail
     # the page's write on either database.
