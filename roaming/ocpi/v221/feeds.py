@@ -868,14 +868,28 @@ def _repair_evse(repair: _Repair, out: dict[str, Any], path: str, loc: _Loc) -> 
         ]
 
 
+def _spelling(value: Any) -> str | None:
+    """A number as the feed wrote it (a string stripped, a float as its shortest repr), or None
+    for what is not a number or a numeric string (a boolean is not a number)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str, Decimal)):
+        return None
+    return value.strip() if isinstance(value, str) else repr(value) if isinstance(value, float) else str(value)
+
+
 def _number(value: Any) -> Decimal | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+    """`value` as an exact finite Decimal, or None when it is none (see `_spelling`)."""
+    text = _spelling(value)
+    if text is None:
         return None
     try:
-        number = Decimal(value.strip() if isinstance(value, str) else repr(value) if isinstance(value, float) else value)
+        number = Decimal(text)
     except InvalidOperation:
         return None
     return number if number.is_finite() else None
+
+
+def _watts(kilowatts: Decimal) -> int:
+    return int((kilowatts * 1000).to_integral_value(ROUND_HALF_EVEN))
 
 
 # No charger runs below 100 V: a 2.1.1 "voltage" under it, with 0 A, is the power in kW.
@@ -890,7 +904,7 @@ def _legacy_kilowatts(repair: _Repair, out: dict[str, Any], path: str) -> bool:
     volts, amperes = _number(out.get("voltage")), _number(out.get("amperage"))
     if volts is None or not 0 < volts < _VOLTAGE_FLOOR or (amperes is not None and amperes != 0):
         return False
-    watts = int((volts * 1000).to_integral_value(ROUND_HALF_EVEN))
+    watts = _watts(volts)
     out["max_electric_power"] = watts
     repair.warn(
         _join(path, "max_electric_power"),
@@ -904,7 +918,7 @@ def _repair_connector(repair: _Repair, out: dict[str, Any], path: str, loc: _Loc
     zeroed = set()
     for name in ("max_voltage", "max_amperage", "max_electric_power"):
         # No connector is rated 0 V, 0 A or 0 W: the CPO did not know (feeds send 0 for "unknown").
-        if not isinstance(out.get(name), bool) and _number(out.get(name)) == 0:
+        if _number(out.get(name)) == 0:
             out[name] = None
             zeroed.add(name)
             repair.warn(_join(path, name), "0 read as unknown")
@@ -925,20 +939,12 @@ _KILOWATT_LIMIT = Decimal(1000)
 
 def _kilowatts_to_watts(repair: _Repair, out: dict[str, Any], path: str) -> None:
     value = out.get("max_electric_power")
-    if isinstance(value, bool) or not isinstance(value, (int, float, str, Decimal)):
+    number = _number(value)
+    if number is None or not 0 < number < _KILOWATT_LIMIT:
         return
-    text = (
-        value.strip() if isinstance(value, str) else repr(value) if isinstance(value, float) else str(value)
-    )
-    try:
-        number = Decimal(text)
-    except InvalidOperation:
-        return
-    if not number.is_finite() or not 0 < number < _KILOWATT_LIMIT:
-        return
-    watts = int((number * 1000).to_integral_value(ROUND_HALF_EVEN))
+    watts = _watts(number)
     out["max_electric_power"] = watts
-    repair.warn(_join(path, "max_electric_power"), f"{text} read as kW ({watts} W)")
+    repair.warn(_join(path, "max_electric_power"), f"{_spelling(value)} read as kW ({watts} W)")
 
 
 def _location_is_suspect(location: Location) -> bool:
