@@ -200,12 +200,17 @@ def _connector_document(connector: Connector) -> dict[str, Any]:
     return document
 
 
-def _evse_document(evse: EVSE, connectors: Sequence[Connector]) -> dict[str, Any]:
+def _evse_fields(evse: EVSE) -> dict[str, Any]:
+    """The EVSE's own OCPI fields as we hold them. The columns win over raw: store_locations
+    marks vanished EVSEs REMOVED with a bulk UPDATE of the columns only."""
     document = dict(evse.raw)
-    # The columns win over raw: store_locations marks vanished EVSEs REMOVED with a bulk
-    # UPDATE of the columns only.
     document["status"] = evse.status
     document["last_updated"] = format_datetime(evse.last_updated)
+    return document
+
+
+def _evse_document(evse: EVSE, connectors: Sequence[Connector]) -> dict[str, Any]:
+    document = _evse_fields(evse)
     document["connectors"] = [_connector_document(c) for c in connectors]
     return document
 
@@ -468,11 +473,9 @@ def patch_evse(
         held = site.require_evse(evse_uid)
         if patch.last_updated < held.last_updated:
             return Outcome.IGNORED_OLDER
-        # EvsePatch has every field of an EVSE; laid over what we hold it is the whole EVSE
-        # but for its connectors, which is all the EVSE row needs. The status column wins over
-        # raw (a retirement to REMOVED writes the column only), as when a CPO reads it back.
-        stored = {**held.raw, "status": held.status}
-        merged = wire.EvsePatch.model_validate(_merged(stored, patch, skip=("connectors",)))
+        # EvsePatch has every field of an EVSE; laid over what we hold (as a CPO reads it back)
+        # it is the whole EVSE but for its connectors, which is all the EVSE row needs.
+        merged = wire.EvsePatch.model_validate(_merged(_evse_fields(held), patch, skip=("connectors",)))
         connectors = patch.connectors if "connectors" in patch.model_fields_set else None
         _write_evse(
             site,
