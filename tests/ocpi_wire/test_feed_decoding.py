@@ -8,6 +8,7 @@ import json
 from enum import StrEnum
 from typing import Any
 
+import orjson
 import pytest
 
 from roaming.ocpi.v221.common import enum_by_name
@@ -15,13 +16,16 @@ from roaming.ocpi.v221.feeds import (
     Decoded,
     FeedDecodeError,
     FeedStatusError,
+    FloatReader,
+    PageResult,
     Reject,
+    _parse,
     decode_object,
     decode_page,
 )
 from roaming.ocpi.v221.locations import ConnectorType, PowerType, Status
 
-from .paths import EXAMPLES, example
+from .paths import EXAMPLES, REAL_FEEDS, example
 
 
 def location(id: str = "LOC1", **changes: Any) -> dict[str, Any]:
@@ -760,3 +764,46 @@ def test_a_json_boolean_is_not_a_connector_rating(field):
 def test_a_time_zone_that_names_no_place_is_refused(zone):
     (reject,) = decode_page(page(location(time_zone=zone)), kind="locations").rejects
     assert reject.reason.startswith(f"time_zone: '{zone}' is not an IANA time zone")
+
+
+# Reading the page's JSON: orjson when it reads exactly what the standard library reads ----------
+
+
+def _typed(value: Any) -> str:
+    """A spelling that tells 1 from 1.0 and keeps every float's digits (== would not)."""
+    return json.dumps(value, ensure_ascii=False)
+
+
+@pytest.mark.parametrize("path", sorted(REAL_FEEDS.glob("*.json")), ids=lambda path: path.stem)
+def test_a_page_read_by_orjson_is_what_the_standard_library_reads(path):
+    body = path.read_bytes()
+    if body.startswith(b"\xef\xbb\xbf"):  # the standard library's path, with its warning (tested above)
+        body = body[3:]
+    assert orjson.loads(body) is not None  # orjson reads it: the fast path is what this compares
+    assert _typed(_parse(body, PageResult(kind="locations"), FloatReader())) == _typed(json.loads(body))
+
+
+def test_floats_read_by_orjson_are_the_standard_librarys_to_the_last_digit():
+    numbers = [0.1, 1e-7, 2.5e-310, 1.7976931348623157e308, 22.999999999999996, 59.288969, -0.0, 123456.789e3]
+    body = json.dumps({"data": numbers}).encode()
+    assert _typed(_parse(body, PageResult(kind="locations"), FloatReader())["data"]) == _typed(json.loads(body)["data"])
+
+
+@pytest.mark.parametrize("digits", ["18446744073709551616", "-9223372036854775809", "123456789012345678901234"])
+def test_an_integer_beyond_64_bits_is_refused_not_read_as_a_float(digits):
+    # orjson would read these as floats: the object would be stored with another number than sent.
+    bad = location("BIG")
+    bad["x_vendor"] = {"serial": 1}
+    text = page(location("OK"), bad).replace(b'"serial": 1', b'"serial": ' + digits.encode())
+    result = decode_page(text, kind="locations")
+    assert [d.obj.id for d in result.decoded] == ["OK"]
+    (reject,) = result.rejects
+    assert reject.reason == f"x_vendor.serial: an integer of {len(digits.lstrip('-'))} digits is beyond the range of numbers that can be stored"
+    assert reject.raw["x_vendor"]["serial"] == digits.lstrip("+")  # kept for staff, exactly as sent
+
+
+def test_the_largest_integers_that_fit_are_read_exactly():
+    data = location("EDGE", x_vendor={"high": 2**64 - 1, "low": -(2**63)})
+    decoded = only(decode_page(page(data), kind="locations"))
+    assert decoded.source["x_vendor"] == {"high": 18446744073709551615, "low": -9223372036854775808}
+    assert all(type(value) is int for value in decoded.source["x_vendor"].values())

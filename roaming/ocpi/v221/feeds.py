@@ -96,7 +96,6 @@ import functools
 import gc
 import json
 import math
-import re
 import typing
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -104,6 +103,7 @@ from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from enum import Enum
 from typing import Any, Generic, Literal, TypeVar, overload
 
+import orjson
 from pydantic import BaseModel, ValidationError
 
 from ..jsontext import JsonLimitError, load_json
@@ -303,7 +303,14 @@ _NUL = "contains a NUL character (\\u0000), which cannot be stored"
 # handful of levels; a partner's own fields may add a few more.
 INTEGER_RANGE = range(-(2**63), 2**64)
 MAX_DEPTH = 200
-_LONG_DIGITS = re.compile(rb"[0-9]{19}")
+# Digits → "0", every other byte → " ": a run of 19 digits (an integer that may not fit in 64
+# bits) is then a plain substring search. A regex scanning for it cost ~18 ms on a 2.3 MB page.
+_DIGITS_AS_ZERO = bytes(0x30 if 0x30 <= byte <= 0x39 else 0x20 for byte in range(256))
+_LONG_RUN = b"0" * 19
+
+
+def _has_long_digit_run(raw: bytes) -> bool:
+    return _LONG_RUN in raw.translate(_DIGITS_AS_ZERO)
 
 
 def unstorable(value: Any, path: str = "", depth: int = 0) -> str | None:
@@ -346,7 +353,7 @@ def may_be_unstorable(raw: bytes | str) -> bool:
     (Deep nesting does not show in the text cheaply: see `sync._prepare_page` for pages.)"""
     if isinstance(raw, str):
         raw = raw.encode("utf-8", "surrogatepass")
-    return b"\\u0000" in raw or b"NaN" in raw or b"Infinity" in raw or _LONG_DIGITS.search(raw) is not None
+    return b"\\u0000" in raw or b"NaN" in raw or b"Infinity" in raw or _has_long_digit_run(raw)
 
 
 def storable(value: Any, depth: int = 0) -> Any:
@@ -419,32 +426,7 @@ def _unstorable_reject(item: Any, index: int, why: str) -> Reject:
 
 
 def _read_envelope(raw: bytes | str, result: PageResult[Any], floats: FloatReader) -> list[Any]:
-    if isinstance(raw, bytes):
-        if raw.startswith(_BOM):
-            raw = raw[len(_BOM) :]
-            result.page_warnings.append("body starts with a UTF-8 byte order mark (ignored)")
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise FeedShapeError(f"body is not UTF-8 ({exc.reason} at byte {exc.start})") from None
-    else:
-        text = raw.removeprefix("\ufeff")
-    text = text.strip()
-    if not text:
-        raise FeedDecodeError("body is empty")
-    if text.startswith("<"):
-        raise FeedShapeError(f"body is HTML/XML, not JSON: {text[:80]!r}")
-    try:
-        payload = load_json(text, parse_constant=NonFinite, parse_float=floats)
-    except JsonLimitError as exc:
-        raise FeedLimitError(f"body cannot be read: {exc.msg}") from None
-    except json.JSONDecodeError as exc:
-        truncated = exc.pos >= len(text) - 1 or exc.msg.startswith("Unterminated")
-        hint = " (truncated?)" if truncated else ""
-        raise FeedDecodeError(
-            f"body is not valid JSON{hint}: {exc.msg} (line {exc.lineno}, column {exc.colno})"
-        ) from None
-
+    payload = _parse(raw, result, floats)
     if isinstance(payload, list):
         result.page_warnings.append("bare JSON array without the OCPI response envelope")
         return payload
@@ -471,6 +453,44 @@ def _read_envelope(raw: bytes | str, result: PageResult[Any], floats: FloatReade
     if result.status_code is not None and not 1000 <= result.status_code < 2000:
         result.page_warnings.append(f"status_code {result.status_code} is not a success but data is present")
     return data
+
+
+def _parse(raw: bytes | str, result: PageResult[Any], floats: FloatReader) -> Any:
+    """The page's JSON. A well-formed UTF-8 body is read by orjson (~5 ms a page less than the
+    standard library); anything orjson refuses (a byte order mark, NaN, 1e400, a lone surrogate,
+    malformed text…) or may read inexactly (an integer beyond 64 bits, which it reads as a float)
+    is read as before, with its repairs and its precise errors."""
+    if isinstance(raw, bytes) and not raw.startswith(_BOM) and not _has_long_digit_run(raw):
+        try:
+            return orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            pass
+    if isinstance(raw, bytes):
+        if raw.startswith(_BOM):
+            raw = raw[len(_BOM) :]
+            result.page_warnings.append("body starts with a UTF-8 byte order mark (ignored)")
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise FeedShapeError(f"body is not UTF-8 ({exc.reason} at byte {exc.start})") from None
+    else:
+        text = raw.removeprefix("\ufeff")
+    text = text.strip()
+    if not text:
+        raise FeedDecodeError("body is empty")
+    if text.startswith("<"):
+        raise FeedShapeError(f"body is HTML/XML, not JSON: {text[:80]!r}")
+    try:
+        payload = load_json(text, parse_constant=NonFinite, parse_float=floats)
+    except JsonLimitError as exc:
+        raise FeedLimitError(f"body cannot be read: {exc.msg}") from None
+    except json.JSONDecodeError as exc:
+        truncated = exc.pos >= len(text) - 1 or exc.msg.startswith("Unterminated")
+        hint = " (truncated?)" if truncated else ""
+        raise FeedDecodeError(
+            f"body is not valid JSON{hint}: {exc.msg} (line {exc.lineno}, column {exc.colno})"
+        ) from None
+    return payload
 
 
 def _read_status(payload: Mapping[str, Any], result: PageResult[Any]) -> None:
@@ -1023,3 +1043,4 @@ def _register_geolocations() -> None:
 
 
 _register_geolocations()
+
