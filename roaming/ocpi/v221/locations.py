@@ -291,6 +291,8 @@ class PublishTokenType(OcpiModel):
 
 
 def _ensure_unique(items: Sequence[Any], attribute: str, what: str) -> None:
+    if len(items) < 2:  # most EVSEs have one connector
+        return
     seen: dict[str, int] = {}
     for index, item in enumerate(items):
         key = getattr(item, attribute)
@@ -327,8 +329,9 @@ IsoCountry = Annotated[String3, AfterValidator(_check_country)]
 IanaTimeZone = Annotated[String255, AfterValidator(_check_time_zone)]
 # Volts, amperes and watts go into integer columns (PostgreSQL's integer, as Django's
 # PositiveIntegerField everywhere): a larger value is a sender's error (milliwatts?), refused with
-# its path rather than failing the write of a whole page.
-ConnectorRating = Annotated[int, BeforeValidator(not_a_boolean), Field(ge=0, le=2_147_483_647)]
+# its path rather than failing the write of a whole page. The bounds come before the validator:
+# after it, pydantic checks them in Python (two calls per value, ~10,000 values a page).
+ConnectorRating = Annotated[int, Field(ge=0, le=2_147_483_647), BeforeValidator(not_a_boolean)]
 
 
 def _unique(attribute: str, what: str) -> AfterValidator:

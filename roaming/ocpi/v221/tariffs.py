@@ -86,7 +86,7 @@ class ReservationRestrictionType(StrEnum):
 
 
 NonNegativeNumber = Annotated[Number, Field(ge=0)]
-NonNegativeInt = Annotated[int, BeforeValidator(not_a_boolean), Field(ge=0)]
+NonNegativeInt = Annotated[int, Field(ge=0), BeforeValidator(not_a_boolean)]
 
 
 class PriceComponent(OcpiModel):
