@@ -142,6 +142,9 @@ OCPI_MAX_BODY_BYTES = env.int("OCPI_MAX_BODY_BYTES", default=2_000_000)
 OCPI_HTTP_TIMEOUT = env.float("OCPI_HTTP_TIMEOUT", default=10.0)
 OCPI_HTTP_RETRIES = env.int("OCPI_HTTP_RETRIES", default=3)
 OCPI_HTTP_BACKOFF = env.float("OCPI_HTTP_BACKOFF", default=0.5)
+# A partner's Retry-After up to this many seconds is waited out in the call; a longer one ends
+# the call, and a sync task retries no sooner than the partner asked.
+OCPI_HTTP_MAX_RETRY_AFTER = env.float("OCPI_HTTP_MAX_RETRY_AFTER", default=30.0)
 OCPI_PAGE_LIMIT = env.int("OCPI_PAGE_LIMIT", default=1000)
 OCPI_INCREMENTAL_PAGE_LIMIT = env.int("OCPI_INCREMENTAL_PAGE_LIMIT", default=250)
 # Processes forked by a Locations pull to decode and prepare pages on the other cores (0: a thread).

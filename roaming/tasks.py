@@ -33,6 +33,13 @@ def check_all_partners() -> int:
     return len(ids)
 
 
+def retry_countdown(retries: int, retry_after: float | None) -> float:
+    """Seconds before a failed pull's next try: 30 s doubling up to 10 min, and never sooner than
+    the partner's Retry-After (the client honours up to a day of it)."""
+    backoff = min(600, 30 * 2**retries)
+    return backoff if retry_after is None else max(backoff, retry_after)
+
+
 @shared_task(bind=True, soft_time_limit=1800, time_limit=1900, acks_late=True, max_retries=5)
 def sync_partner_module(self, partner_id: int, module: str, full: bool = False) -> str:  # type: ignore[no-untyped-def]
     """One pull. A retryable failure retries with backoff and resumes at the page it stopped at."""
@@ -51,7 +58,7 @@ def sync_partner_module(self, partner_id: int, module: str, full: bool = False) 
         if self.request.retries >= self.max_retries:
             raise  # out of retries: the run stays FAILED with its reason, the next scheduled pull starts afresh
         sync.resume_failed(partner=partner, module=module)
-        raise self.retry(countdown=min(600, 30 * 2**self.request.retries), exc=error) from error
+        raise self.retry(countdown=retry_countdown(self.request.retries, error.retry_after), exc=error) from error
     return f"ok: {run.objects_stored} stored, {run.rejected} rejected in {run.pages} pages"
 
 

@@ -10,9 +10,12 @@ Logs name the method, URL, status and duration, never a header or a token.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
+import email.utils
 import functools
 import json
 import logging
+import math
 import re
 import ssl
 import time
@@ -45,6 +48,7 @@ class TransportError(Exception):
         http_status: int | None = None,
         ocpi_status: int | None = None,
         url: str = "",
+        retry_after: float | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -52,6 +56,8 @@ class TransportError(Exception):
         self.http_status = http_status
         self.ocpi_status = ocpi_status
         self.url = url
+        # Seconds the partner asked us to wait (its Retry-After header), if it said.
+        self.retry_after = retry_after
 
 
 @dataclass
@@ -198,6 +204,12 @@ class OcpiClient:
                 if error.permanent or attempt > self.retries:
                     raise
                 delay = self.backoff * (2 ** (attempt - 1))
+                if error.retry_after is not None:
+                    # The partner said when to come back: not sooner. Longer than we wait in a
+                    # call is for the caller to schedule (the sync task's retry countdown).
+                    if error.retry_after > settings.OCPI_HTTP_MAX_RETRY_AFTER:
+                        raise
+                    delay = max(delay, error.retry_after)
                 logger.warning(
                     "OCPI out %s %s failed (%s); retry %d in %.1fs",
                     method,
@@ -282,6 +294,34 @@ class OcpiClient:
         return _parse(method, url, http_status, response_headers, body, parse)
 
 
+# Beyond a day a Retry-After is a sender's error (or a date in the past century): not honoured.
+_LONGEST_RETRY_AFTER = 86_400
+
+
+def retry_after(headers: httpx.Headers) -> float | None:
+    """The seconds a 429 or 5xx answer's `Retry-After` asks us to wait (RFC 9110 §10.2.3: whole
+    seconds, or an HTTP date); None when absent, unreadable or absurd."""
+    value = (headers.get("Retry-After") or "").strip()
+    if not value:
+        return None
+    if value.isascii() and value.isdigit():
+        seconds = float(value) if len(value) <= 9 else math.inf
+    else:
+        try:
+            moment = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if moment.tzinfo is None:  # "-0000": UTC as HTTP dates are
+            moment = moment.replace(tzinfo=dt.UTC)
+        seconds = max(0.0, (moment - dt.datetime.now(dt.UTC)).total_seconds())
+    return seconds if seconds <= _LONGEST_RETRY_AFTER else None
+
+
+def _asked_to_wait(headers: httpx.Headers) -> str:
+    seconds = retry_after(headers)
+    return "" if seconds is None else f" (the partner asked us to retry after {seconds:.0f} s)"
+
+
 def _certificate_failure(error: BaseException) -> str | None:
     """Why TLS verification refused the peer's certificate, if that is what `error` comes from."""
     seen: set[int] = set()
@@ -325,10 +365,11 @@ def _parse(method: str, url: str, http_status: int, headers: httpx.Headers, body
             # An error status with a web server's or proxy's own page (HTML, "404 page not
             # found"): the status is the answer. Permanent for a 4xx, retryable for a 5xx or 429.
             raise TransportError(
-                f"{method} {url}: HTTP {http_status}{_body_hint(body)}",
+                f"{method} {url}: HTTP {http_status}{_body_hint(body)}{_asked_to_wait(headers) if retryable else ''}",
                 permanent=not retryable,
                 http_status=http_status,
                 url=url,
+                retry_after=retry_after(headers) if retryable else None,
             ) from exc
         is_html = body.lstrip()[:1] == b"<"
         # HTML is a web server or proxy page: asking again will not change it. Broken JSON on a
@@ -341,7 +382,11 @@ def _parse(method: str, url: str, http_status: int, headers: httpx.Headers, body
         ) from exc
     if retryable:
         raise TransportError(
-            f"{method} {url}: HTTP {http_status}", permanent=False, http_status=http_status, url=url
+            f"{method} {url}: HTTP {http_status}{_asked_to_wait(headers)}",
+            permanent=False,
+            http_status=http_status,
+            url=url,
+            retry_after=retry_after(headers),
         )
     if isinstance(payload, dict) and ("status_code" in payload or "data" in payload):
         status_code = payload.get("status_code")

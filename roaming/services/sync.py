@@ -52,10 +52,11 @@ STALE_AFTER = dt.timedelta(minutes=10)
 
 
 class SyncError(Exception):
-    def __init__(self, message: str, *, permanent: bool) -> None:
+    def __init__(self, message: str, *, permanent: bool, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.permanent = permanent
+        self.retry_after = retry_after  # seconds the partner asked us to wait, if it said
 
 
 class AlreadyRunning(SyncError):
@@ -374,7 +375,7 @@ def sync_module(
                         on_page(PageProgress(run=run, page_objects=stored, total=run.total_reported))
     except (TransportError, SyncError) as error:
         _fail(run, partner, module, error.message, permanent=error.permanent)
-        raise SyncError(error.message, permanent=error.permanent) from error
+        raise SyncError(error.message, permanent=error.permanent, retry_after=error.retry_after) from error
     except Exception as error:
         # A bug (ours or a library's) must not leave the run RUNNING: that would refuse every
         # next pull of this module until the heartbeat goes stale. Raised again with its traceback.

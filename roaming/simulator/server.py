@@ -322,6 +322,11 @@ class CpoSimulator:
             self._send(handler, 504, raw=b"late")
         elif fault == "500" or (fault == "500_after_first_page" and offset > 0):
             self._send(handler, 500, raw=b"Internal Server Error", content_type="text/plain")
+        elif fault in ("429_once", "503_once_retry_after"):
+            # Rate limited / briefly down, with a Retry-After (seconds or an HTTP date) in faults["retry_after"].
+            self.faults.pop(area)
+            status = 429 if fault == "429_once" else 503
+            self._send(handler, status, raw=b"Slow down", content_type="text/plain", headers={"Retry-After": self.faults.get("retry_after", "1")})
         elif fault == "500_once":
             self.faults.pop(area)
             self._send(handler, 503, raw=b"Service Unavailable", content_type="text/plain")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import datetime as dt
+import email.utils
 import logging
 import time
 
@@ -11,6 +13,7 @@ import pytest
 from roaming.ocpi.auth import encode_token, token_candidates
 from roaming.ocpi.client import OcpiClient, TransportError, iterate_pages
 from roaming.ocpi.logging import redact
+from roaming.tasks import retry_countdown
 
 from .factories import connected_partner
 from .ocpi_http import call
@@ -125,6 +128,51 @@ def test_it_retries_a_5xx_and_then_succeeds(simulator):
         response = ocpi.request("GET", simulator.versions_url)
     assert response.status_code == 1000
     assert [m for m, p in simulator.requests].count("GET") == 2
+
+
+def test_it_waits_as_long_as_a_rate_limiting_partner_asks_before_retrying(simulator):
+    simulator.faults.update(versions="429_once", retry_after="1")
+    started = time.monotonic()
+    with OcpiClient(simulator.token_a) as ocpi:  # backoff 0.01 s in tests: only Retry-After explains the wait
+        response = ocpi.request("GET", simulator.versions_url)
+    assert response.status_code == 1000
+    assert time.monotonic() - started >= 1.0
+    assert len(simulator.requests) == 2
+
+
+def test_it_reads_a_retry_after_given_as_an_http_date(simulator):
+    moment = email.utils.format_datetime(dt.datetime.now(dt.UTC) + dt.timedelta(seconds=2), usegmt=True)
+    simulator.faults.update(versions="503_once_retry_after", retry_after=moment)
+    started = time.monotonic()
+    with OcpiClient(simulator.token_a) as ocpi:
+        assert ocpi.request("GET", simulator.versions_url).status_code == 1000
+    assert time.monotonic() - started >= 0.9  # the date has whole seconds: at least 1 s of the 2 remain
+
+
+def test_a_retry_after_longer_than_we_wait_in_a_call_ends_it_retryable_with_the_wait(simulator, settings):
+    settings.OCPI_HTTP_MAX_RETRY_AFTER = 30
+    simulator.faults.update(versions="429_once", retry_after="3600")
+    started = time.monotonic()
+    with OcpiClient(simulator.token_a) as ocpi, pytest.raises(TransportError) as error:
+        ocpi.request("GET", simulator.versions_url)
+    assert time.monotonic() - started < 1 and len(simulator.requests) == 1  # no hammering, no hour-long sleep
+    assert error.value.permanent is False and error.value.retry_after == 3600
+    assert "HTTP 429" in error.value.message and "asked us to retry after 3600 s" in error.value.message
+
+
+@pytest.mark.parametrize("value", ["soon", "-5", "1.5", "99999999999999999999", "Wed, 99 Foo 2026 25:00:00 GMT", "172800"])
+def test_an_unreadable_or_absurd_retry_after_is_ignored_for_the_usual_backoff(simulator, value):
+    simulator.faults.update(versions="429_once", retry_after=value)
+    started = time.monotonic()
+    with OcpiClient(simulator.token_a) as ocpi:
+        assert ocpi.request("GET", simulator.versions_url).status_code == 1000
+    assert time.monotonic() - started < 0.9
+
+
+def test_a_sync_task_retries_no_sooner_than_the_partner_asked():
+    assert retry_countdown(0, None) == 30 and retry_countdown(5, None) == 600
+    assert retry_countdown(0, 3600) == 3600  # beyond our own backoff: the partner's wait
+    assert retry_countdown(3, 5) == 240  # shorter than our backoff: ours
 
 
 def test_it_gives_up_after_bounded_retries_with_a_retryable_error(simulator):

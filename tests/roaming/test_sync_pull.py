@@ -184,6 +184,16 @@ def test_a_server_error_mid_run_fails_retryably_and_the_next_run_resumes_at_that
     assert "offset=25" in _location_requests(simulator)[0]
 
 
+def test_a_partner_asking_for_an_hour_fails_the_run_retryably_and_says_when_to_come_back(partner, simulator):
+    simulator.faults.update(locations="429_once", retry_after="3600")
+    with pytest.raises(sync.SyncError) as error:
+        sync.sync_module(partner=partner, module="locations", full=True)
+    assert error.value.permanent is False and error.value.retry_after == 3600  # the task's countdown
+    failed = SyncRun.objects.get()
+    assert failed.state == SyncRun.State.FAILED and "asked us to retry after 3600 s" in failed.error
+    assert len(_location_requests(simulator)) == 1  # asked once, not hammered
+
+
 def test_a_page_that_times_out_half_way_fails_retryably(partner, simulator, settings):
     settings.OCPI_HTTP_TIMEOUT = 0.3
     settings.OCPI_HTTP_RETRIES = 0
