@@ -376,10 +376,17 @@ def _held(model: type[Location] | type[Tariff], keys: Sequence[str]) -> _Held:
     ids = {key: pk for key, _, pk, _ in rows}
     owners = {key: owner for key, _, _, owner in rows}
     versions = {key: last_updated for key, last_updated, _, _ in rows}
-    if connection.vendor != "postgresql":  # a plain SQLite cursor gives naive UTC text: Django's own converter
-        convert = connection.ops.convert_datetimefield_value
-        versions = {key: convert(value, None, connection) for key, value in versions.items()}
+    if connection.vendor != "postgresql":  # a plain SQLite cursor gives the naive text Django stores
+        versions = {key: _stored_datetime(value) for key, value in versions.items()}
     return _Held(versions, ids, owners)
+
+
+def _stored_datetime(value: Any) -> dt.datetime:
+    """A DateTime column's SQLite text as an aware datetime: `fromisoformat` when the connection
+    stores UTC (~0.5 µs), else Django's own converter (~5 µs; an increment reads ~1,500)."""
+    if isinstance(value, str) and connection.timezone is dt.UTC:
+        return dt.datetime.fromisoformat(value).replace(tzinfo=dt.UTC)
+    return connection.ops.convert_datetimefield_value(value, None, connection)
 
 
 # Partners that still claim a party keep its objects while they are registered or merely paused.

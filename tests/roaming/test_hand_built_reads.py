@@ -76,3 +76,21 @@ def test_a_reader_used_by_two_threads_converts_with_each_threads_own_connection(
     assert reader._plan is not None and reader._plan[0] is connections["default"]
     with pytest.raises(ValueError, match="expected 4 values"):
         reader.build([partner.pk])
+
+
+@pytest.mark.parametrize("moment", ["2026-11-01T10:00:00Z", "2026-11-01T10:00:00.123456Z", "1970-01-01T00:00:00Z"])
+def test_the_held_versions_a_sync_compares_are_the_datetimes_the_orm_reads(moment):
+    """`network._held` reads last_updated with a hand-built SELECT (and on SQLite its own text
+    parsing): a version read differently would make an unchanged object look newer or older."""
+    from roaming.models import Location
+    from roaming.ocpi.v221.locations import Location as WireLocation
+    from roaming.services.network import _held, store_locations
+    from tests.ocpi_wire.paths import example
+
+    partner, _ = connected_partner("BE", "BEC")
+    wire = WireLocation.model_validate({**example("location_example.json"), "last_updated": moment})
+    store_locations(partner=partner, locations=[wire])
+    stored = Location.objects.get()
+    held = _held(Location, [stored.key])
+    assert held.versions == {stored.key: stored.last_updated} and stored.last_updated == wire.last_updated
+    assert held.versions[stored.key].tzinfo is not None and held.ids == {stored.key: stored.pk}
