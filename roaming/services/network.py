@@ -544,7 +544,10 @@ _EVSE_FIELDS = functools.cache(lambda: bulk.model_fields(EVSE, EVSE_ROW[1:]))
 _CONNECTOR_FIELDS = functools.cache(lambda: bulk.model_fields(Connector, CONNECTOR_ROW[1:]))
 
 
-@transaction.atomic
+# One transaction, no savepoint: a caller's transaction (a sync page, a PUT) holds all or nothing
+# anyway, and on SQLite a savepoint made every page it wrote go to a sub-journal too (a page of
+# 1,000 locations: ~100 instead of ~70 ms). Nothing catches a failed write and carries on.
+@transaction.atomic(savepoint=False)
 def write_locations(prepared: PreparedLocations, *, replace_equal: bool = False) -> StoreResult:
     """Write prepared Locations: newer ones replace what we hold, with their EVSEs and connectors
     (and, with `replace_equal`, those of the same `last_updated`: see `_compare`)."""
@@ -719,7 +722,7 @@ def store_locations(
 # Tariffs -----------------------------------------------------------------------------------------
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)  # as write_locations
 def store_tariffs(
     *, partner: Partner, tariffs: Sequence[Any], now: dt.datetime | None = None, replace_equal: bool = False
 ) -> StoreResult:

@@ -94,3 +94,24 @@ def test_the_held_versions_a_sync_compares_are_the_datetimes_the_orm_reads(momen
     held = _held(Location, [stored.key])
     assert held.versions == {stored.key: stored.last_updated} and stored.last_updated == wire.last_updated
     assert held.versions[stored.key].tzinfo is not None and held.ids == {stored.key: stored.pk}
+
+
+def test_a_location_or_tariff_write_inside_a_transaction_takes_no_savepoint():
+    """A sync page (and a PUT) is already one transaction. A savepoint inside it made SQLite copy
+    every page it wrote to a sub-journal as well: ~100 instead of ~70 ms for 1,000 locations."""
+    from django.db import transaction
+    from django.test.utils import CaptureQueriesContext
+
+    from roaming.ocpi.v221.locations import Location as WireLocation
+    from roaming.ocpi.v221.tariffs import Tariff as WireTariff
+    from roaming.services.network import store_locations, store_tariffs
+    from tests.ocpi_wire.paths import example
+
+    partner, _ = connected_partner("BE", "BEC")
+    location = WireLocation.model_validate(example("location_example.json"))
+    tariff = WireTariff.model_validate({**example("tariff_1_simple_2hour.json"), "country_code": "BE", "party_id": "BEC"})
+    with CaptureQueriesContext(connection) as queries, transaction.atomic():
+        assert store_locations(partner=partner, locations=[location]).stored == 1
+        assert store_tariffs(partner=partner, tariffs=[tariff]).stored == 1
+    statements = [query["sql"].split()[0].upper() for query in queries.captured_queries]
+    assert "INSERT" in statements and "SAVEPOINT" not in statements
