@@ -1043,4 +1043,3 @@ def _register_geolocations() -> None:
 
 
 _register_geolocations()
-
