@@ -100,6 +100,9 @@ class EVSE(models.Model):
     # Every other write clears it, so a row changed since (an EVSE or connector push, staff, a
     # retirement) is always rewritten: a digest that is set always describes the row as it is.
     digest = models.BigIntegerField(null=True, blank=True, editable=False)
+    # The same for its connectors alone: an EVSE received again with only its own fields changed
+    # (a status) leaves its connector rows alone. Cleared by every other write of its connectors.
+    connectors_digest = models.BigIntegerField(null=True, blank=True, editable=False)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["location", "uid_key"], name="unique_evse_uid_per_location")]
@@ -143,10 +146,10 @@ class Connector(models.Model):
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         super().save(*args, **kwargs)
-        EVSE.objects.filter(pk=self.evse_id).update(digest=None)  # its EVSE's digest covers it
+        EVSE.objects.filter(pk=self.evse_id).update(digest=None, connectors_digest=None)  # they cover it
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
-        EVSE.objects.filter(pk=self.evse_id).update(digest=None)
+        EVSE.objects.filter(pk=self.evse_id).update(digest=None, connectors_digest=None)
         return super().delete(*args, **kwargs)
 
     @property

@@ -18,6 +18,7 @@ import functools
 import hashlib
 import json
 from collections.abc import Iterable, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import Enum
@@ -222,6 +223,7 @@ LOCATION_ROW = [
 EVSE_ROW = [
     "location_id", "uid", "uid_key", "evse_id", "status", "capabilities", "floor_level",
     "physical_reference", "parking_restrictions", "point", "last_updated", "raw", "digest",
+    "connectors_digest",
 ]  # fmt: skip
 CONNECTOR_ROW = [
     "evse_id", "ocpi_id", "id_key", "standard", "format", "power_type", "max_voltage", "max_amperage",
@@ -289,7 +291,9 @@ def evse_digest(document: Any) -> int:
 _DIGEST_VERSION = 1
 
 
-def _evse_values(location: Any, wire: Any, source: dict[str, Any] | None = None, digest: int | None = None) -> list[Any]:
+def _evse_values(
+    location: Any, wire: Any, source: dict[str, Any] | None = None, digest: int | None = None, connectors_digest: int | None = None
+) -> list[Any]:
     """An EVSE's values in EVSE_ROW order; `location` fills location_id (an id, or a key in a batch)."""
     return [
         location,
@@ -305,6 +309,7 @@ def _evse_values(location: Any, wire: Any, source: dict[str, Any] | None = None,
         wire.last_updated,
         _without(source, "connectors") if source is not None else _dump(wire, exclude={"connectors"}),
         digest,
+        connectors_digest,
     ]
 
 
@@ -476,8 +481,9 @@ class PreparedLocations:
     locations: bulk.Batch
     evses: bulk.Batch  # (location key, columns…)
     connectors: bulk.Batch  # (location key, EVSE uid_key, columns…)
-    # Per EVSE row: (location key, uid_key, digest); per connector row: its EVSE's row number.
-    evse_digests: list[tuple[str, str, int]] = field(default_factory=list)
+    # Per EVSE row: (location key, uid_key, digest, connectors' digest); per connector row: its
+    # EVSE's row number.
+    evse_digests: list[tuple[str, str, int, int]] = field(default_factory=list)
     connector_evses: list[int] = field(default_factory=list)
 
 
@@ -497,7 +503,7 @@ def prepare_locations(
     versions: dict[str, dt.datetime] = {}
     ids: dict[str, str] = {}
     listed: dict[str, dict[str, set[str]]] = {}
-    evse_digests: list[tuple[str, str, int]] = []
+    evse_digests: list[tuple[str, str, int, int]] = []
     connector_evses: list[int] = []
     key_at = LOCATION_ROW.index("key")
     for index in _newest(locations).values():
@@ -513,12 +519,13 @@ def prepare_locations(
         for position, evse in enumerate(wire.evses or ()):
             evse_source = evse_sources[position] if evse_sources else None
             # What was received, or for a repaired object what it was read as.
-            digest = evse_digest(evse_source if evse_source is not None else evse.model_dump(mode="json"))
-            evse_row = _evse_values(key, evse, evse_source, digest)
+            received = evse_source if evse_source is not None else evse.model_dump(mode="json")
+            digest, connectors_digest = evse_digest(received), evse_digest(received.get("connectors"))
+            evse_row = _evse_values(key, evse, evse_source, digest, connectors_digest)
             uid_key = evse_row[2]
             evse_number = len(evse_rows)
             evse_rows.append(evse_row)
-            evse_digests.append((key, uid_key, digest))
+            evse_digests.append((key, uid_key, digest, connectors_digest))
             connector_ids = evses[uid_key] = set()
             for connector in evse.connectors:
                 connector_row = _connector_values(uid_key, connector)
@@ -598,11 +605,13 @@ def write_locations(prepared: PreparedLocations, *, replace_equal: bool = False)
                 params + only_changed,
             )
         held_evses = _held_evses(replaced)
-        _retire_unlisted(replaced, held_evses, prepared.listed, dt.datetime.now(dt.UTC))
-        evses, connectors = _received_again(prepared, replaced, held_evses)
+        same, same_connectors = _unchanged(prepared, held_evses)
+        settled = {prepared.evse_digests[number][:2] for number in same | same_connectors}
+        _retire_unlisted(replaced, held_evses, prepared.listed, dt.datetime.now(dt.UTC), settled)
+        evses, connectors = _received_again(prepared, same, same_connectors)
         # Every EVSE column derives from raw (the digest from the JSON received), but for a
         # status set by _retire_unlisted.
-        evse_compared = ["raw", "status", "last_updated", "digest"]
+        evse_compared = ["raw", "status", "last_updated", "digest", "connectors_digest"]
         batch = evses
         columns = batch.columns
         kept, kept_params = batch.kept()
@@ -638,60 +647,82 @@ def write_locations(prepared: PreparedLocations, *, replace_equal: bool = False)
     return result
 
 
-def _held_evses(keys: dict[int, str]) -> list[tuple[int, str, str, str, int | None]]:
+_HeldEvse = tuple[int, str, str, str, int | None, int | None]  # id, location key, uid_key, status, digests
+
+
+def _held_evses(keys: dict[int, str]) -> list[_HeldEvse]:
     """The EVSEs we hold of the locations `keys` (location id → key): (id, location key,
-    uid_key, status, digest). By location id: a join back to the locations by key let
-    PostgreSQL scan every EVSE."""
+    uid_key, status, digest, connectors' digest). By location id: a join back to the locations
+    by key let PostgreSQL scan every EVSE."""
     if not keys:
         return []
     rows = _select(
-        f'SELECT "id", "location_id", "uid_key", "status", "digest" FROM "{EVSE._meta.db_table}" WHERE "location_id" IN',
+        f'SELECT "id", "location_id", "uid_key", "status", "digest", "connectors_digest" FROM "{EVSE._meta.db_table}"'
+        ' WHERE "location_id" IN',
         list(keys),
         array="bigint",
     )
-    return [(pk, keys[location_id], uid, status, digest) for pk, location_id, uid, status, digest in rows]
+    return [(pk, keys[location], uid, status, digest, of_connectors) for pk, location, uid, status, digest, of_connectors in rows]
 
 
-def _received_again(
-    prepared: PreparedLocations, replaced: dict[int, str], held_evses: list[tuple[int, str, str, str, int | None]]
-) -> tuple[bulk.Batch, bulk.Batch]:
-    """The EVSE and connector batches without the EVSEs we hold exactly as received (same
-    digest: see `evse_digest`), and their connectors.
+def _unchanged(prepared: PreparedLocations, held_evses: list[_HeldEvse]) -> tuple[set[int], set[int]]:
+    """Row numbers of the batch's EVSEs that we hold exactly as received (same digest: see
+    `evse_digest`), and of the others whose connectors alone we hold as received.
 
     An increment re-sends a whole location for one EVSE's status change: its other EVSEs and
-    their connectors then cost nothing in the database. A row changed since the pull that wrote
-    it has no digest (every other write path clears it), so it is always rewritten.
+    their connectors then cost nothing in the database, nor do the changed EVSE's connectors. A
+    row changed since the pull that wrote it has no digest (every other write path clears it),
+    so it is always rewritten.
     """
-    held = {(key, uid): digest for _, key, uid, _, digest in held_evses if digest is not None}
+    held = {(key, uid): (digest, of_connectors) for _, key, uid, _, digest, of_connectors in held_evses}
+    same: set[int] = set()
+    same_connectors: set[int] = set()
     if not held:
-        return prepared.evses, prepared.connectors
-    same = {number for number, (key, uid, digest) in enumerate(prepared.evse_digests) if held.get((key, uid)) == digest}
-    if not same:
-        return prepared.evses, prepared.connectors
-    evses = [number for number in range(prepared.evses.rows) if number not in same]
-    connectors = [number for number, evse in enumerate(prepared.connector_evses) if evse not in same]
-    return prepared.evses.only(evses), prepared.connectors.only(connectors)
+        return same, same_connectors
+    for number, (key, uid, digest, of_connectors) in enumerate(prepared.evse_digests):
+        was = held.get((key, uid))
+        if was is None:
+            continue
+        if was[0] is not None and was[0] == digest:
+            same.add(number)
+        elif was[1] is not None and was[1] == of_connectors:
+            same_connectors.add(number)
+    return same, same_connectors
+
+
+def _received_again(prepared: PreparedLocations, same: set[int], same_connectors: set[int]) -> tuple[bulk.Batch, bulk.Batch]:
+    """The EVSE and connector batches without the rows we hold as received (see `_unchanged`)."""
+    evses, connectors = prepared.evses, prepared.connectors
+    if same:
+        evses = evses.only([number for number in range(evses.rows) if number not in same])
+    settled = same | same_connectors
+    if settled:
+        connectors = connectors.only([number for number, evse in enumerate(prepared.connector_evses) if evse not in settled])
+    return evses, connectors
 
 
 def _retire_unlisted(
     keys: dict[int, str],
-    evses: list[tuple[int, str, str, str, int | None]],
+    evses: list[_HeldEvse],
     listed: dict[str, dict[str, set[str]]],
     now: dt.datetime,
+    settled: AbstractSet[tuple[str, str]] = frozenset(),
 ) -> None:
     """For locations we held before (`keys`, with `evses` as `_held_evses` read them): what the
     new version no longer lists.
 
     OCPI never deletes: an EVSE left out is marked REMOVED and kept for history (sessions point
     at it). A connector left out of a listed EVSE is deleted; the others are updated in place, so
-    their ids stay stable.
+    their ids stay stable. EVSEs whose connectors we hold as received (`settled`: location key,
+    uid_key) have none to delete.
     """
     if not keys:
         return
-    vanished = [pk for pk, key, uid, status, _ in evses if uid not in listed[key] and status != EVSE.Status.REMOVED]
+    vanished = [pk for pk, key, uid, status, _, _ in evses if uid not in listed[key] and status != EVSE.Status.REMOVED]
     for chunk in _chunks(vanished):
+        # Its connectors stay as they are, and so does their digest.
         EVSE.objects.filter(pk__in=chunk).update(status=EVSE.Status.REMOVED, last_updated=now, digest=None)
-    wanted = {pk: listed[key][uid] for pk, key, uid, _, _ in evses if uid in listed[key]}
+    wanted = {pk: listed[key][uid] for pk, key, uid, _, _, _ in evses if uid in listed[key] and (key, uid) not in settled}
     connectors = _select(
         f'SELECT "id", "evse_id", "id_key" FROM "{Connector._meta.db_table}" WHERE "evse_id" IN',
         list(wanted),

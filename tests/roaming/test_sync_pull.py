@@ -9,7 +9,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 
-from roaming.models import EVSE, Location, Partner, QuarantinedObject, SyncRun, Tariff
+from roaming.models import EVSE, Connector, Location, Partner, QuarantinedObject, SyncRun, Tariff
 from roaming.ocpi.v221 import locations as wire
 from roaming.services import push, sync
 from roaming.services.network import evse_digest as network_digest
@@ -541,6 +541,44 @@ def test_an_evse_received_again_as_held_is_skipped_and_a_changed_one_is_rewritte
     assert location.available_evse_count == sum(e["status"] == "AVAILABLE" for e in sent["evses"])
 
 
+def test_an_evse_whose_own_fields_alone_changed_is_rewritten_without_its_connectors(partner, network):
+    sync.sync_module(partner=partner, module="locations", full=True)
+    sent = _held_location_with_two_evses(network)
+    changing = sent["evses"][1]
+    held = Location.objects.get(ocpi_id=sent["id"]).evses.get(uid=changing["uid"])
+    assert held.connectors_digest == network_digest(changing["connectors"])
+    # A mark in a column the connector upsert compares, with both digests left in place: it
+    # survives only if the connector rows are left out of the write.
+    marked = held.connectors.first()
+    Connector.objects.filter(pk=marked.pk).update(max_voltage=1)
+    changing["status"] = "OUTOFORDER" if changing["status"] != "OUTOFORDER" else "AVAILABLE"
+    changing["last_updated"] = "2026-11-20T10:00:00Z"
+    _resend(network, sent, "2026-11-20T10:00:00Z")
+
+    sync.sync_module(partner=partner, module="locations", full=True)
+
+    rewritten = EVSE.objects.get(pk=held.pk)
+    assert rewritten.status == changing["status"] and rewritten.digest == network_digest(changing)
+    assert rewritten.connectors_digest == network_digest(changing["connectors"])
+    assert Connector.objects.get(pk=marked.pk).max_voltage == 1
+
+
+def test_a_changed_connector_of_a_re_sent_evse_is_written(partner, network):
+    sync.sync_module(partner=partner, module="locations", full=True)
+    sent = _held_location_with_two_evses(network)
+    changing = sent["evses"][0]
+    connector = changing["connectors"][0]
+    connector["max_amperage"] = 7  # a rating the simulator never sends
+    connector["last_updated"] = changing["last_updated"] = "2026-11-20T10:00:00Z"
+    _resend(network, sent, "2026-11-20T10:00:00Z")
+
+    sync.sync_module(partner=partner, module="locations", full=True)
+
+    held = Location.objects.get(ocpi_id=sent["id"]).evses.get(uid=changing["uid"])
+    assert held.connectors.get(ocpi_id=connector["id"]).max_amperage == 7
+    assert held.connectors_digest == network_digest(changing["connectors"])
+
+
 def test_a_pushed_evse_change_is_undone_by_a_newer_pull_that_sends_the_evse_as_first_pulled(partner, network):
     """The push clears the digest: without that, the pull would take the EVSE for unchanged."""
     sync.sync_module(partner=partner, module="locations", full=True)
@@ -596,17 +634,19 @@ def test_any_other_write_of_an_evse_or_its_connectors_clears_its_digest(partner,
     evse = EVSE.objects.exclude(digest=None).filter(connectors__isnull=False).first()
     evse.floor_level = "2"
     evse.save(update_fields=["floor_level"])  # staff, or any code through the ORM
-    assert EVSE.objects.get(pk=evse.pk).digest is None
+    saved = EVSE.objects.get(pk=evse.pk)
+    assert saved.digest is None
+    assert saved.connectors_digest is not None  # its connectors are still as the pull wrote them
 
     other = EVSE.objects.exclude(digest=None).filter(connectors__isnull=False).first()
     connector = other.connectors.first()
     connector.max_voltage = 1
     connector.save()
-    assert EVSE.objects.get(pk=other.pk).digest is None
+    assert EVSE.objects.filter(pk=other.pk, digest=None, connectors_digest=None).exists()
 
     third = EVSE.objects.exclude(digest=None).filter(connectors__isnull=False).first()
     third.connectors.first().delete()
-    assert EVSE.objects.get(pk=third.pk).digest is None
+    assert EVSE.objects.filter(pk=third.pk, digest=None, connectors_digest=None).exists()
 
 
 def test_a_repaired_evse_gets_a_digest_of_what_it_was_read_as():
