@@ -317,8 +317,7 @@ def retry_after(headers: httpx.Headers) -> float | None:
     return seconds if seconds <= _LONGEST_RETRY_AFTER else None
 
 
-def _asked_to_wait(headers: httpx.Headers) -> str:
-    seconds = retry_after(headers)
+def _asked_to_wait(seconds: float | None) -> str:
     return "" if seconds is None else f" (the partner asked us to retry after {seconds:.0f} s)"
 
 
@@ -364,12 +363,13 @@ def _parse(method: str, url: str, http_status: int, headers: httpx.Headers, body
         if http_status >= 400:
             # An error status with a web server's or proxy's own page (HTML, "404 page not
             # found"): the status is the answer. Permanent for a 4xx, retryable for a 5xx or 429.
+            wait = retry_after(headers) if retryable else None
             raise TransportError(
-                f"{method} {url}: HTTP {http_status}{_body_hint(body)}{_asked_to_wait(headers) if retryable else ''}",
+                f"{method} {url}: HTTP {http_status}{_body_hint(body)}{_asked_to_wait(wait)}",
                 permanent=not retryable,
                 http_status=http_status,
                 url=url,
-                retry_after=retry_after(headers) if retryable else None,
+                retry_after=wait,
             ) from exc
         is_html = body.lstrip()[:1] == b"<"
         # HTML is a web server or proxy page: asking again will not change it. Broken JSON on a
@@ -381,12 +381,13 @@ def _parse(method: str, url: str, http_status: int, headers: httpx.Headers, body
             url=url,
         ) from exc
     if retryable:
+        wait = retry_after(headers)
         raise TransportError(
-            f"{method} {url}: HTTP {http_status}{_asked_to_wait(headers)}",
+            f"{method} {url}: HTTP {http_status}{_asked_to_wait(wait)}",
             permanent=False,
             http_status=http_status,
             url=url,
-            retry_after=retry_after(headers),
+            retry_after=wait,
         )
     if isinstance(payload, dict) and ("status_code" in payload or "data" in payload):
         status_code = payload.get("status_code")

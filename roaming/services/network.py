@@ -706,7 +706,7 @@ def _retire_unlisted(
     evses: list[_HeldEvse],
     listed: dict[str, dict[str, set[str]]],
     now: dt.datetime,
-    settled: AbstractSet[tuple[str, str]] = frozenset(),
+    settled: AbstractSet[tuple[str, str]],
 ) -> None:
     """For locations we held before (`keys`, with `evses` as `_held_evses` read them): what the
     new version no longer lists.

@@ -244,7 +244,8 @@ def decode_page(raw: bytes | str, *, kind: Kind) -> PageResult[Any]:
         validate = model.model_validate
         suspect = _SUSPECT.get(model)
         decoded = result.decoded
-        suspicious = floats.overflowed or may_be_unstorable(raw)  # only then are the objects walked
+        # Only then are the objects walked.
+        suspicious = floats.overflowed or may_be_unstorable(raw, long_digits=floats.long_digits)
         for index, item in enumerate(items):
             if suspicious and (why := unstorable(item)) is not None:
                 result.rejects.append(_unstorable_reject(item, index, why))
@@ -281,12 +282,14 @@ class NonFinite(float):
 class FloatReader:
     """`json.loads`'s `parse_float`: a number beyond a double's range (`1e400`) would be read as
     infinity and written back as null; it comes back as NonFinite instead (refused like NaN),
-    and `overflowed` says the text held one (only then are the objects walked)."""
+    and `overflowed` says the text held one (only then are the objects walked). `long_digits`:
+    whether the page's bytes hold a 19-digit run, once looked at (see `_parse`)."""
 
-    __slots__ = ("overflowed",)
+    __slots__ = ("overflowed", "long_digits")
 
     def __init__(self) -> None:
         self.overflowed = False
+        self.long_digits: bool | None = None
 
     def __call__(self, text: str) -> float:
         value = float(text)
@@ -348,12 +351,15 @@ def unstorable(value: Any, path: str = "", depth: int = 0) -> str | None:
     return None
 
 
-def may_be_unstorable(raw: bytes | str) -> bool:
+def may_be_unstorable(raw: bytes | str, *, long_digits: bool | None = None) -> bool:
     """A cheap look at the text: only then is it worth walking the objects with `unstorable`.
-    (Deep nesting does not show in the text cheaply: see `sync._prepare_page` for pages.)"""
+    (Deep nesting does not show in the text cheaply: see `sync._prepare_page` for pages.)
+    `long_digits`: whether it holds a 19-digit run, when the caller has already looked."""
     if isinstance(raw, str):
         raw = raw.encode("utf-8", "surrogatepass")
-    return b"\\u0000" in raw or b"NaN" in raw or b"Infinity" in raw or _has_long_digit_run(raw)
+    if b"\\u0000" in raw or b"NaN" in raw or b"Infinity" in raw:
+        return True
+    return long_digits if long_digits is not None else _has_long_digit_run(raw)
 
 
 def storable(value: Any, depth: int = 0) -> Any:
@@ -460,11 +466,13 @@ def _parse(raw: bytes | str, result: PageResult[Any], floats: FloatReader) -> An
     standard library); anything orjson refuses (a byte order mark, NaN, 1e400, a lone surrogate,
     malformed text…) or may read inexactly (an integer beyond 64 bits, which it reads as a float)
     is read as before, with its repairs and its precise errors."""
-    if isinstance(raw, bytes) and not raw.startswith(_BOM) and not _has_long_digit_run(raw):
-        try:
-            return orjson.loads(raw)
-        except orjson.JSONDecodeError:
-            pass
+    if isinstance(raw, bytes):
+        floats.long_digits = _has_long_digit_run(raw)
+        if not floats.long_digits and not raw.startswith(_BOM):
+            try:
+                return orjson.loads(raw)
+            except orjson.JSONDecodeError:
+                pass
     if isinstance(raw, bytes):
         if raw.startswith(_BOM):
             raw = raw[len(_BOM) :]
