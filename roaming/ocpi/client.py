@@ -23,7 +23,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import parse_qsl, unquote, urljoin, urlsplit
 
 import certifi
 import httpx
@@ -437,6 +437,15 @@ def same_origin(url: str, other: str) -> bool:
     return not first[3] and not second[3] and first[:3] == second[:3]
 
 
+def _page_key(url: str, params: dict[str, Any] | None) -> tuple[Any, ...]:
+    """A page's address however it is spelled: its origin as `same_origin` compares it, its path
+    and its query parameters (with `params`) in any order and escaping. A Link back to a page
+    already read, respelled, would have stored it twice and counted its objects twice."""
+    parts = urlsplit(url)
+    query = parse_qsl(parts.query, keep_blank_values=True) + [(name, str(value)) for name, value in (params or {}).items()]
+    return (*_origin(url), unquote(parts.path).rstrip("/"), tuple(sorted(query)))
+
+
 def iterate_pages(
     client: OcpiClient,
     url: str,
@@ -449,16 +458,16 @@ def iterate_pages(
     """Follow a Sender's `Link: rel="next"` until it is gone.
 
     Guards: a next link must stay on the first page's scheme and host (a partner cannot make us
-    call a third party with our token), a URL seen before ends the loop with an error, and so does
-    passing `max_pages`.
+    call a third party with our token), a page seen before ends the loop with an error, however
+    its URL is spelled, and so does passing `max_pages`.
     """
     max_pages = max_pages or settings.OCPI_MAX_PAGES
-    seen: set[str] = set()
+    seen: set[tuple[Any, ...]] = set()
     next_url: str | None = url
     next_params = params
     pages = 0
     while next_url:
-        key = next_url + "?" + json.dumps(next_params or {}, sort_keys=True, default=str)
+        key = _page_key(next_url, next_params)
         if key in seen:
             raise TransportError(
                 f"pagination loop: {next_url} was already fetched", permanent=True, url=next_url

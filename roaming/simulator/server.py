@@ -486,6 +486,10 @@ class CpoSimulator:
                 base = f"http://evil.example.invalid/ocpi/{VERSION}/{kind}"
             elif fault == "relative_link":  # RFC 8288 allows a reference relative to the page's URL
                 base = kind
+            if fault == "self_link_respelled" and offset > 0:
+                # A Link back to this very page, spelled another way: parameters reordered, scheme in capitals.
+                params = {"limit": limit, "offset": offset}
+                base = base.replace("http://", "HTTP://", 1)
             headers["Link"] = f'<{base}?{urlencode(params)}>; rel="next"'
         body = b'{"status_code":1000,"timestamp":"' + _now().encode() + b'","data":' + data + b"}"
         self._send(handler, 200, raw=body, headers=headers)

@@ -227,6 +227,20 @@ def test_it_reports_json_no_parser_can_read_as_a_permanent_error(simulator, faul
     assert error.value.permanent is True
 
 
+def test_a_link_back_to_a_page_already_read_in_another_spelling_ends_the_loop_without_reading_it_again(simulator):
+    from roaming.simulator.network import build_network
+
+    simulator.network = build_network(locations=30, seed=1)
+    simulator.faults.update(locations_paging="self_link_respelled")
+    simulator._inbound["c-token"] = "C"
+    pages = []
+    with OcpiClient("c-token") as ocpi, pytest.raises(TransportError) as error:
+        for page in iterate_pages(ocpi, f"{simulator.base_url}/2.2.1/locations", params={"limit": 10}):
+            pages.append(page)
+    assert "pagination loop" in error.value.message and error.value.permanent is True
+    assert len(pages) == 2 and len(simulator.requests) == 2  # page 2 was not read (nor stored) twice
+
+
 def test_it_stops_a_server_that_pages_forever(simulator):
     simulator.faults.update(locations_paging="forever")
     simulator._inbound["c-token"] = "C"
