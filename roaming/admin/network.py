@@ -68,9 +68,9 @@ class EVSEAdmin(ReadOnlyMixin, admin.ModelAdmin):
     show_full_result_count = False
 
 
-class TariffVersionInline(ReadOnlyMixin, admin.TabularInline):
+class TariffVersionInline(ReadOnlyMixin, admin.StackedInline):
     model = TariffVersion
-    fields = ("last_updated", "received_at")
+    fields = ("last_updated", "received_at", "received")
     readonly_fields = fields
     extra = 0
 

@@ -191,7 +191,10 @@ class Tariff(models.Model):
 class TariffVersion(models.Model):
     tariff = models.ForeignKey(Tariff, on_delete=models.CASCADE, related_name="versions")
     last_updated = models.DateTimeField()
-    raw = models.JSONField()
+    raw = models.JSONField(help_text="The tariff as we read it (what pricing reads).")
+    # For audit and disputes: exactly what the CPO sent, its own extra fields included (a price
+    # sent as "0.25" stays a string here). Empty for versions stored before it was kept.
+    received = models.JSONField(null=True, blank=True, help_text="The tariff exactly as the CPO sent it.")
     received_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

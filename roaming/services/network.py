@@ -755,12 +755,18 @@ def store_locations(
 
 @transaction.atomic(savepoint=False)  # as write_locations
 def store_tariffs(
-    *, partner: Partner, tariffs: Sequence[Any], now: dt.datetime | None = None, replace_equal: bool = False
+    *,
+    partner: Partner,
+    tariffs: Sequence[Any],
+    now: dt.datetime | None = None,
+    replace_equal: bool = False,
+    received: Sequence[Any] | None = None,
 ) -> StoreResult:
     """Upsert Tariffs; every new `last_updated` is kept as a TariffVersion (history for pricing).
 
     `replace_equal` (see `_compare`) also replaces the version of that `last_updated`: the tariff
-    as of that moment is what the CPO last said it was.
+    as of that moment is what the CPO last said it was. `received`: each tariff's JSON exactly as
+    the CPO sent it, kept with its version for audit (`raw` is the tariff as read).
     """
     now = now or dt.datetime.now(dt.UTC)
     result = StoreResult()
@@ -772,8 +778,9 @@ def store_tariffs(
     keys = _compare(versions, holding.versions, result, replace_equal=replace_equal, handed_over=handed_over)
     # A version older than the one we hold (sent late, out of order) does not replace it, but it
     # was in force before it: a session that started then is priced with it, so history keeps it.
+    sent = received if received is not None else [None] * len(tariffs)
     late = [
-        TariffVersion(tariff_id=holding.ids[key], last_updated=version, raw=_dump(tariffs[newest[key]]))
+        TariffVersion(tariff_id=holding.ids[key], last_updated=version, raw=_dump(tariffs[newest[key]]), received=sent[newest[key]])
         for key, version in versions.items()
         if key in holding.versions and version < holding.versions[key] and holding.owners[key] == partner.pk
     ]
@@ -819,9 +826,12 @@ def store_tariffs(
     )
     ids = dict(Tariff.objects.filter(key__in=[key for key, _ in changed]).values_list("key", "id"))
     TariffVersion.objects.bulk_create(
-        [TariffVersion(tariff_id=ids[key], last_updated=wire.last_updated, raw=_dump(wire)) for key, wire in changed],
+        [
+            TariffVersion(tariff_id=ids[key], last_updated=wire.last_updated, raw=_dump(wire), received=sent[newest[key]])
+            for key, wire in changed
+        ],
         **(
-            {"update_conflicts": True, "unique_fields": ["tariff", "last_updated"], "update_fields": ["raw"]}
+            {"update_conflicts": True, "unique_fields": ["tariff", "last_updated"], "update_fields": ["raw", "received"]}
             if replace_equal
             else {"ignore_conflicts": True}
         ),

@@ -553,8 +553,9 @@ def _held_tariff(
     return held
 
 
-def put_tariff(*, partner: Partner, tariff: wire_tariffs.Tariff) -> Outcome:
-    """Create or replace a Tariff; every version is kept (TariffVersion) for pricing history."""
+def put_tariff(*, partner: Partner, tariff: wire_tariffs.Tariff, received: Any = None) -> Outcome:
+    """Create or replace a Tariff; every version is kept (TariffVersion) for pricing history,
+    with `received`, the body exactly as the CPO sent it."""
     ids = {"country_code": tariff.country_code, "party_id": tariff.party_id, "tariff_id": tariff.id}
     with transaction.atomic():
         held = _held_tariff(partner=partner, **ids, lock=True)
@@ -563,7 +564,7 @@ def put_tariff(*, partner: Partner, tariff: wire_tariffs.Tariff) -> Outcome:
             and held.last_updated == tariff.last_updated
             and held.raw != tariff.model_dump(mode="json", exclude_none=True)
         )
-        result = store_tariffs(partner=partner, tariffs=[tariff], replace_equal=replace_equal)
+        result = store_tariffs(partner=partner, tariffs=[tariff], replace_equal=replace_equal, received=[received])
         if result.unchanged and held is not None and held.deleted_at is not None:
             # The same version PUT again after a DELETE: the CPO wants it back, and
             # store_tariffs rightly writes nothing for an identical last_updated.

@@ -112,6 +112,7 @@ class _Page:
     error: FeedDecodeError | None = None
     objects: int = 0  # objects of the partner's own parties
     own: list[Any] = field(default_factory=list)  # those objects, when the write needs them (Tariffs)
+    received: list[Any] = field(default_factory=list)  # and each one as the partner sent it (Tariffs)
     prepared: network.PreparedLocations | None = None  # the Locations module's rows
     rejects: list[tuple[str, str, Any]] = field(default_factory=list)  # (object id, reason, raw)
     repairs: list[tuple[str, list[str], Any]] = field(default_factory=list)  # (object id, repairs, raw as sent)
@@ -128,13 +129,14 @@ def _prepare_page(
         page = decode_page(body, kind=module)  # type: ignore[call-overload]
     except FeedDecodeError as error:
         return _Page(error=error)
-    own, sources, foreign = [], [], []
+    own, sources, foreign, sent = [], [], [], []
     repairs: list[tuple[str, list[str], Any]] = [("", list(page.page_warnings), None)] if page.page_warnings else []
     for decoded in page.decoded:
         obj = decoded.obj
         if (obj.country_code.upper(), obj.party_id.upper()) in parties:
             own.append(obj)
             sources.append(decoded.source)
+            sent.append(decoded)
             if decoded.warnings:
                 repairs.append((obj.id, list(decoded.warnings), storable(decoded.original)))
         else:
@@ -154,7 +156,10 @@ def _prepare_page(
             rejects += unwritable
             prepared = network.prepare_locations(partner=partner, locations=own, sources=sources, encoder=encoder) if own else None
         return _Page(objects=len(own), prepared=prepared, rejects=rejects, repairs=repairs)
-    return _Page(objects=len(own), own=own, rejects=rejects, repairs=repairs)
+    # Each tariff exactly as sent, kept with its version for audit (an object that was repaired has
+    # no `source`, but its `original`).
+    received = [storable(d.source if d.source is not None else d.original) for d in sent]
+    return _Page(objects=len(own), own=own, received=received, rejects=rejects, repairs=repairs)
 
 
 # What building a page's rows raises for a value the encoder cannot write (orjson's errors are
@@ -286,7 +291,7 @@ def _store_page(partner: Partner, module: str, run: SyncRun, page: _Page, next_u
             result = network.write_locations(page.prepared)
             rejects = rejects + _refused(result, page.prepared.ids, page.prepared.versions)
         elif module == "tariffs":
-            result = network.store_tariffs(partner=partner, tariffs=page.own)
+            result = network.store_tariffs(partner=partner, tariffs=page.own, received=page.received)
             if result.refused:
                 tariffs = {Location.make_key(t.country_code, t.party_id, t.id): t for t in page.own}
                 rejects = rejects + _refused(

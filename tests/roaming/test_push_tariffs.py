@@ -284,6 +284,19 @@ def test_a_tariff_put_with_the_same_last_updated_replaces_that_version(client, t
     assert tariff.currency == "CHF" and tariff.last_updated == stored.last_updated
     # The tariff as of that moment is what the CPO said last: one version, the new content.
     assert list(tariff.versions.values_list("raw__currency", flat=True)) == ["CHF"]
+    assert tariff.versions.get().received == spec_tariff(currency="CHF")
+
+
+def test_each_version_keeps_the_tariff_exactly_as_the_cpo_sent_it(client, token):
+    body = spec_tariff(x_vendor_code="T-12")
+    component = body["elements"][0]["price_components"][0]
+    component["price"] = str(component["price"])  # a number sent as a string: tolerated, read as a number
+    response = call(client, "PUT", URL, token, body=body)
+    assert response.status_code == 201, response.json()
+    version = TariffVersion.objects.get()
+    assert version.received == body  # for audit and disputes: its own fields and spellings included
+    assert "x_vendor_code" not in version.raw  # what pricing reads: the tariff as read
+    assert version.raw["elements"][0]["price_components"][0]["price"] == float(component["price"])
 
 
 def test_a_tariff_passes_to_another_connection_once_its_holder_is_unregistered(client, cpo, token, stored):

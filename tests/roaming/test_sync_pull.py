@@ -9,7 +9,16 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 
-from roaming.models import EVSE, Connector, Location, Partner, QuarantinedObject, SyncRun, Tariff
+from roaming.models import (
+    EVSE,
+    Connector,
+    Location,
+    Partner,
+    QuarantinedObject,
+    SyncRun,
+    Tariff,
+    TariffVersion,
+)
 from roaming.ocpi.v221 import locations as wire
 from roaming.services import push, sync
 from roaming.services.network import evse_digest as network_digest
@@ -135,6 +144,20 @@ def test_tariffs_are_pulled_with_their_history(partner, network):
     assert run.objects_stored == len(network.tariffs)
     assert Tariff.objects.count() == len(network.tariffs)
     assert all(t.versions.count() == 1 for t in Tariff.objects.all())
+
+
+def test_each_pulled_tariff_version_keeps_the_tariff_as_the_cpo_sent_it(partner, network):
+    plain, repaired = network.tariffs[0], network.tariffs[1]
+    plain["x_vendor_code"] = "T-1"  # a field of the CPO's own
+    repaired["currency"] = repaired["currency"].lower()  # repaired on the way in
+    network.invalidate()
+    sync.sync_module(partner=partner, module="tariffs", full=True)
+
+    version = TariffVersion.objects.get(tariff__ocpi_id=plain["id"])
+    assert version.received == plain and "x_vendor_code" not in version.raw
+    version = TariffVersion.objects.get(tariff__ocpi_id=repaired["id"])
+    assert version.received == repaired
+    assert version.raw["currency"] == repaired["currency"].upper() != repaired["currency"]
 
 
 def test_an_incremental_pull_asks_from_the_last_successful_start_and_stores_only_changes(partner, simulator, network):

@@ -43,4 +43,4 @@ def tariff(ocpi: OcpiRequest, country_code: str, party_id: str, tariff_id: str) 
             if not ci_equal(body_value, url_value):
                 mismatch = IdentifierMismatch(name, url_value=url_value, body_value=body_value)
                 raise InvalidParameters(f"Identifiers may not differ from the URL's: {mismatch}")
-        return written(push.put_tariff(partner=ocpi.partner, tariff=body))
+        return written(push.put_tariff(partner=ocpi.partner, tariff=body, received=ocpi.json()))
