@@ -15,7 +15,6 @@ import email.utils
 import functools
 import json
 import logging
-import math
 import re
 import ssl
 import time
@@ -305,7 +304,9 @@ def retry_after(headers: httpx.Headers) -> float | None:
     if not value:
         return None
     if value.isascii() and value.isdigit():
-        seconds = float(value) if len(value) <= 9 else math.inf
+        if len(value) > 9:  # more digits than a day has seconds, and than float() should be given
+            return None
+        seconds = float(value)
     else:
         try:
             moment = email.utils.parsedate_to_datetime(value)

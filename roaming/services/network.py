@@ -606,9 +606,10 @@ def write_locations(prepared: PreparedLocations, *, replace_equal: bool = False)
             )
         held_evses = _held_evses(replaced)
         same, same_connectors = _unchanged(prepared, held_evses)
-        settled = {prepared.evse_digests[number][:2] for number in same | same_connectors}
-        _retire_unlisted(replaced, held_evses, prepared.listed, dt.datetime.now(dt.UTC), settled)
-        evses, connectors = _received_again(prepared, same, same_connectors)
+        settled = same | same_connectors  # EVSEs whose connectors we hold as received
+        settled_keys = {prepared.evse_digests[number][:2] for number in settled}
+        _retire_unlisted(replaced, held_evses, prepared.listed, dt.datetime.now(dt.UTC), settled_keys)
+        evses, connectors = _received_again(prepared, same, settled)
         # Every EVSE column derives from raw (the digest from the JSON received), but for a
         # status set by _retire_unlisted.
         evse_compared = ["raw", "status", "last_updated", "digest", "connectors_digest"]
@@ -690,12 +691,12 @@ def _unchanged(prepared: PreparedLocations, held_evses: list[_HeldEvse]) -> tupl
     return same, same_connectors
 
 
-def _received_again(prepared: PreparedLocations, same: set[int], same_connectors: set[int]) -> tuple[bulk.Batch, bulk.Batch]:
-    """The EVSE and connector batches without the rows we hold as received (see `_unchanged`)."""
+def _received_again(prepared: PreparedLocations, same: set[int], settled: set[int]) -> tuple[bulk.Batch, bulk.Batch]:
+    """The EVSE and connector batches without the rows we hold as received (see `_unchanged`):
+    the EVSEs numbered `same`, and the connectors of those numbered `settled`."""
     evses, connectors = prepared.evses, prepared.connectors
     if same:
         evses = evses.only([number for number in range(evses.rows) if number not in same])
-    settled = same | same_connectors
     if settled:
         connectors = connectors.only([number for number, evse in enumerate(prepared.connector_evses) if evse not in settled])
     return evses, connectors
