@@ -1,8 +1,9 @@
 """ISO 4217 currencies we can price in: minor units, half-up rounding, display.
 
-Contract: `minor_units(code)` raises `PricingInputError` for a currency that is not in the table,
-because rounding to a guessed number of decimals would produce a wrong price. Adding a currency
-is one line in `_CURRENCIES` (minor units from ISO 4217, symbol used for display only).
+Contract: `minor_units(code)` raises `PricingInputError` for a code that is not an ISO 4217
+currency a price can be paid in (see `roaming.iso4217`), because rounding to a guessed number of
+decimals would produce a wrong price. Every such currency can be priced; `_SYMBOLS` gives the
+display symbol of the common ones, and the others are shown with their code ("MKD 1,234.50").
 
 Rounding is half-up (5.625 → 5.63), which is what the OCPI spec examples and most consumer
 price regulations expect; Python's default banker's rounding would give 5.62.
@@ -12,67 +13,55 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
 
+from roaming.iso4217 import MINOR_UNITS
 from roaming.pricing.errors import PricingInputError
 
-# code: (minor units, display symbol, symbol goes after the amount)
-_CURRENCIES: dict[str, tuple[int, str, bool]] = {
-    "EUR": (2, "€", False),
-    "GBP": (2, "£", False),
-    "CHF": (2, "CHF ", False),
-    "SEK": (2, " kr", True),
-    "NOK": (2, " kr", True),
-    "DKK": (2, " kr.", True),
-    "PLN": (2, " zł", True),
-    "CZK": (2, " Kč", True),
-    "HUF": (2, " Ft", True),
-    "RON": (2, " lei", True),
-    "BGN": (2, " лв", True),
-    "ISK": (0, " kr", True),
-    "RSD": (2, " RSD", True),
-    "UAH": (2, "₴", False),
-    "USD": (2, "$", False),
-    "CAD": (2, "CA$", False),
-    "AUD": (2, "A$", False),
-    "NZD": (2, "NZ$", False),
-    "MXN": (2, "MX$", False),
-    "BRL": (2, "R$", False),
-    "CLP": (0, "CLP ", False),
-    "JPY": (0, "¥", False),
-    "KRW": (0, "₩", False),
-    "CNY": (2, "CN¥", False),
-    "HKD": (2, "HK$", False),
-    "SGD": (2, "S$", False),
-    "TWD": (2, "NT$", False),
-    "INR": (2, "₹", False),
-    "TRY": (2, "₺", False),
-    "ILS": (2, "₪", False),
-    "AED": (2, "AED ", False),
-    "SAR": (2, "SAR ", False),
-    "ZAR": (2, "R", False),
-    "KWD": (3, "KWD ", False),
-    "BHD": (3, "BHD ", False),
-    "OMR": (3, "OMR ", False),
-    "JOD": (3, "JOD ", False),
-    "TND": (3, "TND ", False),
+# code: (display symbol, symbol goes after the amount); any other currency shows its code first.
+_SYMBOLS: dict[str, tuple[str, bool]] = {
+    "EUR": ("€", False),
+    "GBP": ("£", False),
+    "SEK": (" kr", True),
+    "NOK": (" kr", True),
+    "DKK": (" kr.", True),
+    "PLN": (" zł", True),
+    "CZK": (" Kč", True),
+    "HUF": (" Ft", True),
+    "RON": (" lei", True),
+    "BGN": (" лв", True),
+    "ISK": (" kr", True),
+    "RSD": (" RSD", True),
+    "UAH": ("₴", False),
+    "USD": ("$", False),
+    "CAD": ("CA$", False),
+    "AUD": ("A$", False),
+    "NZD": ("NZ$", False),
+    "MXN": ("MX$", False),
+    "BRL": ("R$", False),
+    "JPY": ("¥", False),
+    "KRW": ("₩", False),
+    "CNY": ("CN¥", False),
+    "HKD": ("HK$", False),
+    "SGD": ("S$", False),
+    "TWD": ("NT$", False),
+    "INR": ("₹", False),
+    "TRY": ("₺", False),
+    "ILS": ("₪", False),
+    "ZAR": ("R", False),
 }
 
 _QUANTUM_CACHE: dict[int, Decimal] = {units: Decimal(1).scaleb(-units) for units in (0, 1, 2, 3, 4)}
 
 
 def is_known_currency(code: str) -> bool:
-    return code in _CURRENCIES
-
-
-def known_currencies() -> tuple[str, ...]:
-    return tuple(sorted(_CURRENCIES))
+    return code in MINOR_UNITS
 
 
 def minor_units(code: str) -> int:
     """Number of decimals of the currency's minor unit (EUR 2, JPY 0, KWD 3)."""
     try:
-        return _CURRENCIES[code][0]
+        return MINOR_UNITS[code]
     except KeyError:
-        raise PricingInputError("currency", f"unknown currency {code!r} (not in our ISO 4217 table)") from None
+        raise PricingInputError("currency", f"unknown currency {code!r} (not an ISO 4217 currency)") from None
 
 
 def round_money(amount: Decimal, currency: str) -> Decimal:
@@ -90,5 +79,5 @@ def format_money(amount: Decimal, currency: str, *, decimals: int | None = None)
     rounded = amount.quantize(Decimal(1).scaleb(-units), rounding=ROUND_HALF_UP)
     sign = "-" if rounded < 0 else ""
     number = f"{abs(rounded):,.{units}f}"
-    _, symbol, after = _CURRENCIES[currency]
+    symbol, after = _SYMBOLS.get(currency, (f"{currency} ", False))
     return f"{sign}{number}{symbol}" if after else f"{sign}{symbol}{number}"

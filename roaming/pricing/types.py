@@ -191,7 +191,7 @@ class Tariff:
 
     def __post_init__(self) -> None:
         if not is_known_currency(self.currency):
-            raise PricingInputError("currency", f"unknown currency {self.currency!r} (not in our ISO 4217 table)")
+            raise PricingInputError("currency", f"unknown currency {self.currency!r} (not an ISO 4217 currency)")
         if not self.elements:
             raise PricingInputError("elements", "a tariff needs at least one element")
         for name in ("min_price", "max_price"):

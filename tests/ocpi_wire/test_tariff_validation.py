@@ -136,6 +136,20 @@ def test_it_rejects_tariffs_without_prices_or_with_bad_money_fields():
     ]
 
 
+@pytest.mark.parametrize("code", ["XYZ", "EUE", "XXX", "XTS", "CLF", "XAU", "DEM"])
+def test_it_refuses_a_currency_code_of_the_right_shape_that_is_no_currency(code):
+    # Made up, ISO's "no currency" and testing codes, a fund, gold, a currency long gone.
+    data = example("tariff_1_simple_2hour.json")
+    assert reasons({**data, "currency": code}) == [f"currency: '{code}' is not an ISO 4217 code of a currency"]
+
+
+@pytest.mark.parametrize("code", ["EUR", "MKD", "VND", "IQD", "XOF", "XCG", "BGN", "HRK"])
+def test_it_accepts_every_iso_currency_including_recently_withdrawn_ones(code):
+    # Beyond pricing's old table of 38 (North Macedonia, Vietnam…); the euro's predecessors in
+    # Bulgaria and Croatia stay readable for tariff versions from before the change.
+    assert Tariff.model_validate({**example("tariff_1_simple_2hour.json"), "currency": code}).currency == code
+
+
 def test_it_rejects_a_tariff_missing_identifiers():
     data = example("tariff_1_simple_2hour.json")
     del data["party_id"]

@@ -209,6 +209,9 @@ def _component(**changes: Any) -> dict[str, Any]:
             id="missing-currency",
         ),
         pytest.param(spec_tariff(currency="euro"), ["currency", "ISO 4217"], id="bad-currency"),
+        pytest.param(
+            spec_tariff(currency="XYZ"), ["currency: 'XYZ' is not an ISO 4217 code of a currency"], id="no-such-currency"
+        ),
         pytest.param(_component(price=-1), ["price", "below the minimum"], id="negative-price"),
         pytest.param(
             _component(step_size=True), ["step_size: expected a number, got a boolean"], id="boolean-step-size"

@@ -334,6 +334,18 @@ def test_a_tariff_with_a_number_too_large_is_quarantined_not_the_page(partner, n
     assert "price" in refused.reason and "too large" in refused.reason
 
 
+def test_a_tariff_in_no_iso_currency_is_quarantined_with_its_reason_and_the_rest_stored(partner, network):
+    # Right shape, no currency: before, stored and then never priced; now refused where it arrives.
+    network.tariffs[1]["currency"] = "XYZ"
+    network.invalidate()
+    run = sync.sync_module(partner=partner, module="tariffs", full=True)
+    assert (run.state, run.rejected) == (SyncRun.State.SUCCEEDED, 1)
+    assert Tariff.objects.count() == len(network.tariffs) - 1
+    refused = QuarantinedObject.objects.get()
+    assert refused.object_id == network.tariffs[1]["id"]
+    assert refused.reason == "currency: 'XYZ' is not an ISO 4217 code of a currency"
+
+
 def test_objects_of_a_party_the_partner_does_not_represent_are_refused(partner, network):
     network.locations[0]["party_id"] = "XXX"
     network.invalidate() if hasattr(network, "invalidate") else None

@@ -59,6 +59,8 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from roaming.iso4217 import is_currency
+
 __all__ = [
     "BusinessDetails",
     "CiString2",
@@ -163,8 +165,18 @@ _PARTY_ID = r"^[A-Za-z0-9]{3}$"
 _CURRENCY = r"^[A-Z]{3}$"
 CountryCode = Annotated[str, StringConstraints(pattern=_COUNTRY_CODE)]
 PartyId = Annotated[str, StringConstraints(pattern=_PARTY_ID)]
+
+
+def _iso_currency(value: str) -> str:
+    # The shape alone let "XYZ" through: stored, then never priced. A code of no currency a price
+    # can be paid in is refused where it arrives, with its path (see roaming.iso4217).
+    if not is_currency(value):
+        raise PydanticCustomError("ocpi_currency", "{value} is not an ISO 4217 code of a currency", {"value": repr(value)})
+    return value
+
+
 # ISO 4217 alphabetic code (Tariff.currency).
-CurrencyCode = Annotated[str, StringConstraints(pattern=_CURRENCY)]
+CurrencyCode = Annotated[str, StringConstraints(pattern=_CURRENCY), AfterValidator(_iso_currency)]
 
 # string(n): case-sensitive UTF-8, at most n characters (not bytes).
 String2 = Annotated[str, _s(2)]
