@@ -74,3 +74,14 @@ def sync_all_partners(full: bool = False) -> int:
                 sync_partner_module.delay(partner.pk, module, full)
                 count += 1
     return count
+
+
+@shared_task(soft_time_limit=60, time_limit=90, acks_late=True)
+def fetch_location(partner_id: int, country_code: str, party_id: str, location_id: str) -> str:
+    """GET one Location a push showed we are missing from the partner's Sender, and store it."""
+    from roaming.services import fetch
+
+    partner = Partner.objects.filter(pk=partner_id, status=Partner.Status.CONNECTED).first()
+    if partner is None:
+        return "skipped: not connected"
+    return fetch.fetch_location(partner=partner, country_code=country_code, party_id=party_id, location_id=location_id)

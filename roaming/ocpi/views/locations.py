@@ -9,7 +9,9 @@ the depth of the URL says which object the body is. Answers:
 - The URL's party is not among the caller's credentials roles, or the object is held for another
   connection: HTTP 404, 2000 (checklist §2.2 allows 404 for pushes to a party not one's own).
 - Unknown Location (GET, PATCH, or PUT of an EVSE/connector under it): HTTP 404, 2003 "unknown
-  location" — the spec's own code for it; the CPO should PUT the whole Location first.
+  location" — the spec's own code for it; the CPO should PUT the whole Location first. On a PUT
+  or PATCH we also ask the CPO's Sender for that Location (`services.fetch`), as the checklist
+  recommends, and again when one names an EVSE or connector we do not hold.
 - Unknown EVSE or connector (GET, PATCH, PUT of a connector under an unknown EVSE): HTTP 404,
   2000. The spec has no status for them (2003 is Locations only, and 2001 is about the request's
   content, not a missing resource), so: "GET on a non-existing resource → 404" with the generic
@@ -38,7 +40,7 @@ from roaming.ocpi.v221.locations import (
     check_put_identifiers,
 )
 from roaming.ocpi.views.base import OcpiRequest, Result, ocpi_view
-from roaming.services import push
+from roaming.services import fetch, push
 
 Model = TypeVar("Model", bound=BaseModel)
 
@@ -107,9 +109,14 @@ def location_object(
             return push.pushed_location(
                 partner=partner, evse_uid=evse_uid, connector_id=connector_id, **where
             )
-        if ocpi.method == "PUT":
-            return written(_put(ocpi, where, evse_uid, connector_id))
-        return written(_patch(ocpi, where, evse_uid, connector_id))
+        try:
+            if ocpi.method == "PUT":
+                return written(_put(ocpi, where, evse_uid, connector_id))
+            return written(_patch(ocpi, where, evse_uid, connector_id))
+        except (push.UnknownLocation, push.UnknownObject):
+            # Our copy of this Location is missing or behind: ask the CPO for it (see fetch).
+            fetch.queue_location_fetch(partner=partner, **where)
+            raise
 
 
 def _put(

@@ -1,0 +1,108 @@
+"""One Location fetched from its CPO when a push shows we are missing it (checklist §4.1).
+
+A PUT or PATCH under a Location we do not hold is answered 2003 (unknown location), and the spec
+expects the CPO to PUT the whole Location first. Many CPOs do not, and a push-only partner may
+have sent that PUT while we were down: until the nightly full pull, every status change of that
+site would be refused and its chargers missing from the map. The checklist's recommendation,
+done here: ask the partner's Locations Sender for it, `GET {locations}/{location_id}`, and store
+it as a pulled one (the pull's tolerance, repairs kept for staff, a bad object quarantined with
+its reason). The same when a push names an EVSE or connector we do not hold under a Location we
+do: our copy of that Location is behind.
+
+A partner sending many pushes for the same missing Location (status changes, several a second)
+gets one fetch a minute: `queue_location_fetch` keeps a cache key per Location for
+`FETCH_AGAIN_AFTER` seconds.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+from urllib.parse import quote
+
+from django.core.cache import cache
+
+from roaming.models import Location, Partner
+from roaming.ocpi.client import OcpiClient, Routing, TransportError
+from roaming.ocpi.envelope import format_datetime
+from roaming.ocpi.v221.common import ci_equal
+from roaming.ocpi.v221.feeds import Reject, decode_object, storable
+from roaming.services import network
+
+logger = logging.getLogger(__name__)
+
+FETCH_AGAIN_AFTER = 60  # seconds: at most one fetch of a Location per partner and minute
+
+
+def queue_location_fetch(*, partner: Partner, country_code: str, party_id: str, location_id: str) -> bool:
+    """Queue `fetch_location` for a Location a push showed we are missing. True when queued.
+
+    Not queued: the partner publishes no Locations Sender, or the same Location was queued less
+    than a minute ago. Never raises: the push it comes from is answered either way.
+    """
+    if not partner.endpoint_url("locations", "SENDER"):
+        return False
+    guard = f"ocpi:fetch-location:{partner.pk}:{Location.make_key(country_code, party_id, location_id)}"
+    if not cache.add(guard, 1, FETCH_AGAIN_AFTER):
+        return False
+    from roaming.tasks import fetch_location  # tasks call services: imported when used
+
+    try:
+        fetch_location.delay(partner.pk, country_code, party_id, location_id)
+    except Exception:  # noqa: BLE001 - a broker outage must not turn the push's answer into a 500
+        cache.delete(guard)  # the next push tries again
+        logger.warning("Could not queue the fetch of location %s*%s*%s for %s", country_code, party_id, location_id, partner, exc_info=True)
+        return False
+    return True
+
+
+def fetch_location(*, partner: Partner, country_code: str, party_id: str, location_id: str) -> str:
+    """GET one Location from the partner's Sender and store it like a pulled one. Says what happened."""
+    url = partner.endpoint_url("locations", "SENDER")
+    if not url:
+        return "skipped: the partner publishes no Locations Sender endpoint"
+    if not partner.may_act_for(country_code, party_id):
+        return f"skipped: {country_code}*{party_id} is not one of the partner's parties"
+    wanted = f"{country_code}*{party_id}*{location_id}"
+    try:
+        with OcpiClient(partner.outbound_token, base64_token=partner.token_base64) as client:
+            response = client.request(
+                "GET",
+                f"{url.rstrip('/')}/{quote(location_id, safe='')}",
+                routing=Routing(to_country_code=country_code, to_party_id=party_id),
+            )
+    except TransportError as error:
+        partner.record_error(f"locations: fetching {wanted}: {error.message}")
+        return f"failed: {error.message}"
+    decoded = decode_object(response.data, kind="locations")
+    if isinstance(decoded, Reject):
+        return _refuse(partner, location_id, decoded.reason, decoded.raw)
+    location = decoded.obj
+    if not (
+        ci_equal(location.country_code, country_code) and ci_equal(location.party_id, party_id) and ci_equal(location.id, location_id)
+    ):
+        got = f"{location.country_code}*{location.party_id}*{location.id}"
+        return _refuse(partner, location_id, f"asked for location {wanted}, the partner answered with {got}", _as_sent(decoded))
+    try:
+        # The same version replaces ours too: we asked because our copy of it is known to be behind
+        # (an EVSE it lacks), and the CPO's Sender is the authority on what that version holds.
+        result = network.store_locations(partner=partner, locations=[location], sources=[decoded.source], replace_equal=True)
+    except (TypeError, ValueError, OverflowError) as error:  # a value our encoder cannot write (see sync._UNWRITABLE)
+        return _refuse(partner, location_id, f"cannot be stored: {error}", _as_sent(decoded))
+    if result.refused:
+        return _refuse(partner, location_id, "held for another OCPI connection that also represents its party", _as_sent(decoded))
+    if decoded.warnings:
+        network.record_repairs(partner=partner, module="locations", repairs=[(location.id, list(decoded.warnings), _as_sent(decoded))])
+    partner.record_contact()
+    if result.stored:
+        return f"stored: {wanted} as of {format_datetime(location.last_updated)}"
+    return f"unchanged: we hold {wanted} as of this version or a newer one"
+
+
+def _as_sent(decoded: Any) -> Any:
+    return storable(decoded.source if decoded.source is not None else decoded.original)
+
+
+def _refuse(partner: Partner, location_id: str, reason: str, raw: Any) -> str:
+    network.quarantine(partner=partner, module="locations", rejects=[(location_id, reason, raw)])
+    return f"quarantined: {reason}"

@@ -1,0 +1,185 @@
+"""A push that shows we are missing a Location makes us ask the CPO for it (checklist §4.1's
+recommendation for a PUT or PATCH under an unknown Location): over our real OCPI views, with the
+partner registered with the CPO simulator, which answers the GET over real HTTP. Celery runs the
+task in the request (eager), as a worker would moments later."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+from django.core.cache import cache
+from kombu.exceptions import OperationalError
+
+from config.celery import app
+from roaming.models import EVSE, Connector, Location, QuarantinedObject, RepairedObject
+from roaming.services import fetch
+from roaming.tasks import fetch_location
+
+from .ocpi_http import assert_refused, call
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+BASE = "/ocpi/2.2.1/locations"
+
+
+@pytest.fixture(autouse=True)
+def _eager_tasks_and_a_clean_guard():
+    cache.clear()  # the once-a-minute guard lives in the cache, which outlives a test's database
+    eager = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = eager
+    cache.clear()
+
+
+@pytest.fixture
+def token(partner) -> str:
+    """The token the CPO calls us with."""
+    issued = partner.issue_inbound_token()
+    partner.save()
+    return issued
+
+
+def status_patch(location: dict, evse_index: int = 0, status: str = "CHARGING") -> tuple[str, dict]:
+    evse = location["evses"][evse_index]
+    url = f"{BASE}/DE/SIM/{location['id']}/{evse['uid']}"
+    return url, {"status": status, "last_updated": "2026-11-21T12:00:00Z"}
+
+
+def location_gets(simulator, location_id: str) -> int:
+    return sum(1 for method, path in simulator.requests if method == "GET" and path.endswith(f"/locations/{location_id}"))
+
+
+def test_a_status_patch_for_an_unknown_location_is_answered_2003_and_the_location_is_fetched(client, partner, token, simulator, network):
+    wanted = network.locations[4]
+    url, body = status_patch(wanted)
+
+    assert_refused(call(client, "PATCH", url, token, body=body), 404, 2003, "nknown location")
+
+    location = Location.objects.get()
+    assert (location.key, location.partner_id) == (f"DE*SIM*{wanted['id']}", partner.pk)
+    assert EVSE.objects.filter(location=location).count() == len(wanted["evses"])
+    assert Connector.objects.filter(evse__location=location).count() == sum(len(e["connectors"]) for e in wanted["evses"])
+    assert location.raw["name"] == wanted["name"]  # as the CPO published it
+    assert location_gets(simulator, wanted["id"]) == 1
+    # The next status change of that site now applies.
+    assert call(client, "PATCH", url, token, body=body).status_code == 200
+    assert EVSE.objects.get(location=location, uid=wanted["evses"][0]["uid"]).status == "CHARGING"
+
+
+def test_a_put_of_an_evse_under_an_unknown_location_fetches_the_location(client, partner, token, simulator, network):
+    wanted = network.locations[7]
+    evse = wanted["evses"][0]
+
+    response = call(client, "PUT", f"{BASE}/DE/SIM/{wanted['id']}/{evse['uid']}", token, body=evse)
+
+    assert_refused(response, 404, 2003)
+    assert Location.objects.filter(ocpi_id=wanted["id"]).exists()
+
+
+def test_an_unknown_evse_under_a_location_we_hold_refreshes_that_location(client, partner, token, simulator, network):
+    # We hold the site without its last EVSE (a PUT we missed while we were down).
+    wanted = next(location for location in network.locations if len(location["evses"]) >= 2)
+    behind = copy.deepcopy(wanted)
+    behind["evses"] = behind["evses"][:-1]
+    assert call(client, "PUT", f"{BASE}/DE/SIM/{wanted['id']}", token, body=behind).status_code == 201
+    url, body = status_patch(wanted, evse_index=len(wanted["evses"]) - 1)
+
+    assert_refused(call(client, "PATCH", url, token, body=body), 404, 2000, "Unknown EVSE")
+
+    held = {evse.uid for evse in EVSE.objects.filter(location__ocpi_id=wanted["id"])}
+    assert held == {evse["uid"] for evse in wanted["evses"]}
+
+
+def test_pushes_for_the_same_missing_location_fetch_it_once_a_minute(client, partner, token, simulator, network):
+    # A location the CPO's Sender does not know either: the fetch fails, and a flood of status
+    # changes for it (several a second) does not become a flood of GETs.
+    ghost = copy.deepcopy(network.locations[2])
+    ghost["id"] = "GHOST1"
+    for status in ("CHARGING", "AVAILABLE", "CHARGING"):
+        url, body = status_patch(ghost, status=status)
+        assert_refused(call(client, "PATCH", url, token, body=body), 404, 2003)
+
+    assert location_gets(simulator, "GHOST1") == 1
+    assert not Location.objects.exists()
+    partner.refresh_from_db()
+    assert "fetching DE*SIM*GHOST1" in partner.last_error and "2003" in partner.last_error
+
+
+def test_nothing_is_fetched_from_a_partner_without_a_locations_sender(client, partner, token, simulator, network):
+    partner.replace_endpoints([e for e in partner.endpoints.values("identifier", "role", "url") if e["identifier"] != "locations"])
+    url, body = status_patch(network.locations[4])
+
+    assert_refused(call(client, "PATCH", url, token, body=body), 404, 2003)
+
+    assert location_gets(simulator, network.locations[4]["id"]) == 0
+    assert fetch.fetch_location(partner=partner, country_code="DE", party_id="SIM", location_id="X").startswith("skipped")
+
+
+def test_a_broken_location_from_the_cpo_is_quarantined_with_its_reason_and_nothing_stored(client, partner, token, simulator, network):
+    network.locations[5]["coordinates"]["latitude"] = "95.000000"
+    network.invalidate()
+    url, body = status_patch(network.locations[5])
+
+    assert_refused(call(client, "PATCH", url, token, body=body), 404, 2003)
+
+    assert not Location.objects.exists() and not EVSE.objects.exists()
+    refused = QuarantinedObject.objects.get()
+    assert refused.object_id == network.locations[5]["id"] and "coordinates.latitude" in refused.reason
+
+
+def test_a_location_answered_under_other_ids_than_asked_is_quarantined(partner, simulator, network):
+    network.locations[6]["party_id"] = "ABC"  # a party this connection does not represent
+    network.invalidate()
+
+    outcome = fetch.fetch_location(partner=partner, country_code="DE", party_id="SIM", location_id=network.locations[6]["id"])
+
+    assert outcome.startswith("quarantined")
+    assert not Location.objects.exists()
+    reason = QuarantinedObject.objects.get().reason
+    assert f"asked for location DE*SIM*{network.locations[6]['id']}" in reason and "DE*ABC*" in reason
+
+
+def test_a_repaired_location_is_stored_and_its_repairs_kept_for_staff(partner, simulator, network):
+    network.locations[8]["evses"][0]["status"] = "charging "  # case and whitespace: read as CHARGING
+    network.invalidate()
+
+    outcome = fetch.fetch_location(partner=partner, country_code="DE", party_id="SIM", location_id=network.locations[8]["id"])
+
+    assert outcome.startswith("stored"), outcome
+    assert EVSE.objects.get(uid=network.locations[8]["evses"][0]["uid"]).status == "CHARGING"
+    repaired = RepairedObject.objects.get()
+    assert repaired.object_id == network.locations[8]["id"] and repaired.raw["evses"][0]["status"] == "charging "
+
+
+def test_a_fetch_does_not_replace_a_newer_version_pushed_meanwhile(client, partner, token, simulator, network):
+    wanted = copy.deepcopy(network.locations[3])
+    wanted["name"] = "Pushed after the CPO's Sender answered"
+    wanted["last_updated"] = "2026-11-20T00:00:00Z"  # newer than the simulator's versions
+    assert call(client, "PUT", f"{BASE}/DE/SIM/{wanted['id']}", token, body=wanted).status_code == 201
+
+    outcome = fetch.fetch_location(partner=partner, country_code="DE", party_id="SIM", location_id=wanted["id"])
+
+    assert outcome.startswith("unchanged"), outcome
+    assert Location.objects.get().name == "Pushed after the CPO's Sender answered"
+
+
+def test_a_broker_outage_does_not_break_the_push_answer_and_the_next_push_tries_again(client, partner, token, simulator, network, monkeypatch):
+    def broker_down(*args, **kwargs):
+        raise OperationalError("Connection refused")
+
+    monkeypatch.setattr(fetch_location, "delay", broker_down)  # fault injection: the broker is down
+    url, body = status_patch(network.locations[4])
+    assert_refused(call(client, "PATCH", url, token, body=body), 404, 2003)
+    monkeypatch.undo()
+
+    assert_refused(call(client, "PATCH", url, token, body=body), 404, 2003)  # queued this time
+
+    assert Location.objects.filter(ocpi_id=network.locations[4]["id"]).exists()
+
+
+def test_a_get_of_an_unknown_location_fetches_nothing(client, partner, token, simulator, network):
+    # The CPO checking what we hold is not a sign that we are behind.
+    assert_refused(call(client, "GET", f"{BASE}/DE/SIM/{network.locations[4]['id']}", token), 404, 2003)
+    assert location_gets(simulator, network.locations[4]["id"]) == 0
