@@ -24,8 +24,11 @@ BASE = "/ocpi/2.2.1/locations"
 
 
 @pytest.fixture(autouse=True)
-def _eager_tasks_and_a_clean_guard():
-    cache.clear()  # the once-a-minute guard lives in the cache, which outlives a test's database
+def _eager_tasks_and_a_clean_guard(settings):
+    # The once-a-minute guard lives in the cache, which outlives a test's database and, with Redis,
+    # is shared with other test processes: each test gets a cache of its own.
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "fetch-tests"}}
+    cache.clear()
     eager = app.conf.task_always_eager
     app.conf.task_always_eager = True
     yield
