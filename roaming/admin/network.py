@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
@@ -18,6 +18,7 @@ from roaming.models import (
     Tariff,
     TariffVersion,
 )
+from roaming.services import fetch
 
 
 class ReadOnlyMixin:
@@ -49,6 +50,31 @@ class LocationAdmin(ReadOnlyMixin, LeafletGeoAdmin):
     inlines = [EVSEInline]
     list_select_related = ("partner",)
     show_full_result_count = False
+    actions = ["fetch_from_cpo"]
+
+    # Each fetch is a call to the partner that staff wait for: a few at a time.
+    FETCH_AT_MOST = 20
+
+    def has_fetch_permission(self, request: HttpRequest) -> bool:
+        # Asking a partner for data is operating its connection: those who may change partners.
+        return request.user.has_perm("roaming.change_partner")
+
+    @admin.action(description="Fetch again from the CPO (e.g. a charger reported wrong)", permissions=["fetch"])
+    def fetch_from_cpo(self, request: HttpRequest, queryset: QuerySet[Location]) -> None:
+        locations = list(queryset.select_related("partner").order_by("pk")[: self.FETCH_AT_MOST + 1])
+        if len(locations) > self.FETCH_AT_MOST:
+            self.message_user(request, f"Select at most {self.FETCH_AT_MOST} locations at a time.", messages.ERROR)
+            return
+        for location in locations:
+            partner = location.partner
+            if not partner.is_connected:
+                self.message_user(request, f"{location.key}: {partner} is not connected.", messages.WARNING)
+                continue
+            outcome = fetch.fetch_location(
+                partner=partner, country_code=location.country_code, party_id=location.party_id, location_id=location.ocpi_id
+            )
+            level = messages.SUCCESS if outcome.startswith(("stored", "unchanged")) else messages.ERROR
+            self.message_user(request, f"{location.key}: {outcome}", level)
 
 
 class ConnectorInline(ReadOnlyMixin, admin.TabularInline):

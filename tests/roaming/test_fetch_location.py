@@ -186,3 +186,77 @@ def test_a_get_of_an_unknown_location_fetches_nothing(client, partner, token, si
     # The CPO checking what we hold is not a sign that we are behind.
     assert_refused(call(client, "GET", f"{BASE}/DE/SIM/{network.locations[4]['id']}", token), 404, 2003)
     assert location_gets(simulator, network.locations[4]["id"]) == 0
+
+
+# Staff: fetch a location again from the admin -----------------------------------------------------
+
+
+def _staff(django_user_model, *permissions: str):
+    from django.contrib.auth.models import Permission
+
+    user = django_user_model.objects.create_user("ops", "ops@example.com", "pw-123456789", is_staff=True)
+    user.user_permissions.set(Permission.objects.filter(codename__in=["view_location", *permissions]))
+    return user
+
+
+def _run_action(client, locations) -> str:
+    response = client.post(
+        "/admin/roaming/location/",
+        {"action": "fetch_from_cpo", "_selected_action": [location.pk for location in locations]},
+        follow=True,
+    )
+    assert response.status_code == 200
+    return " | ".join(str(message) for message in response.context["messages"])
+
+
+def test_staff_fetch_a_location_again_and_see_how_it_went(client, partner, simulator, network, django_user_model):
+    wanted = network.locations[4]
+    assert fetch.fetch_location(partner=partner, country_code="DE", party_id="SIM", location_id=wanted["id"]).startswith("stored")
+    # The CPO's status changed and the push never reached us (a driver reports the charger busy).
+    wanted["evses"][0]["status"] = "OUTOFORDER"
+    wanted["evses"][0]["last_updated"] = wanted["last_updated"] = "2026-11-21T08:00:00Z"
+    network.invalidate()
+    client.force_login(_staff(django_user_model, "change_partner"))
+    assert "fetch_from_cpo" in client.get("/admin/roaming/location/").content.decode()
+
+    said = _run_action(client, Location.objects.all())
+
+    assert f"DE*SIM*{wanted['id']}: stored" in said
+    assert EVSE.objects.get(uid=wanted["evses"][0]["uid"]).status == "OUTOFORDER"
+
+
+def test_staff_see_why_a_fetch_failed(client, partner, simulator, network, django_user_model):
+    wanted = network.locations[4]
+    fetch.fetch_location(partner=partner, country_code="DE", party_id="SIM", location_id=wanted["id"])
+    simulator.faults["locations"] = "html"  # the CPO's back end answers with an error page
+    client.force_login(_staff(django_user_model, "change_partner"))
+
+    said = _run_action(client, Location.objects.all())
+
+    assert f"DE*SIM*{wanted['id']}: failed:" in said and "HTML" in said
+
+
+def test_staff_who_may_not_operate_partners_cannot_make_us_call_one(client, partner, simulator, network, django_user_model):
+    fetch.fetch_location(partner=partner, country_code="DE", party_id="SIM", location_id=network.locations[4]["id"])
+    simulator.requests.clear()
+    client.force_login(_staff(django_user_model))  # may look at locations, nothing more
+
+    assert "fetch_from_cpo" not in client.get("/admin/roaming/location/").content.decode()  # not offered
+    said = _run_action(client, Location.objects.all())  # and not run when posted anyway
+
+    assert "stored" not in said
+    assert simulator.requests == []
+
+
+def test_staff_fetch_a_bounded_number_of_locations_at_a_time(client, partner, simulator, network, django_user_model):
+    from roaming.admin.network import LocationAdmin
+    from roaming.services.sync import sync_module
+
+    sync_module(partner=partner, module="locations", full=True)
+    simulator.requests.clear()
+    client.force_login(_staff(django_user_model, "change_partner"))
+
+    said = _run_action(client, Location.objects.order_by("pk")[: LocationAdmin.FETCH_AT_MOST + 1])
+
+    assert f"Select at most {LocationAdmin.FETCH_AT_MOST} locations" in said
+    assert simulator.requests == []
