@@ -323,26 +323,27 @@ def test_values_our_encoder_cannot_write_quarantine_their_object_not_the_page(pa
     assert Location.objects.count() == 117
 
 
-def test_a_tariff_with_a_number_too_large_is_quarantined_not_the_page(partner, network):
-    network.tariffs[0]["elements"][0]["price_components"][0]["price"] = "1e5000"
+def _pull_tariffs_with_one_refused(partner, network, index: int) -> QuarantinedObject:
+    """A full tariffs pull that stores every tariff but `index`: its quarantine record."""
     network.invalidate()
     run = sync.sync_module(partner=partner, module="tariffs", full=True)
     assert (run.state, run.rejected) == (SyncRun.State.SUCCEEDED, 1)
     assert Tariff.objects.count() == len(network.tariffs) - 1
     refused = QuarantinedObject.objects.get()
-    assert refused.object_id == network.tariffs[0]["id"]
+    assert refused.object_id == network.tariffs[index]["id"]
+    return refused
+
+
+def test_a_tariff_with_a_number_too_large_is_quarantined_not_the_page(partner, network):
+    network.tariffs[0]["elements"][0]["price_components"][0]["price"] = "1e5000"
+    refused = _pull_tariffs_with_one_refused(partner, network, 0)
     assert "price" in refused.reason and "too large" in refused.reason
 
 
 def test_a_tariff_in_no_iso_currency_is_quarantined_with_its_reason_and_the_rest_stored(partner, network):
     # Right shape, no currency: before, stored and then never priced; now refused where it arrives.
     network.tariffs[1]["currency"] = "XYZ"
-    network.invalidate()
-    run = sync.sync_module(partner=partner, module="tariffs", full=True)
-    assert (run.state, run.rejected) == (SyncRun.State.SUCCEEDED, 1)
-    assert Tariff.objects.count() == len(network.tariffs) - 1
-    refused = QuarantinedObject.objects.get()
-    assert refused.object_id == network.tariffs[1]["id"]
+    refused = _pull_tariffs_with_one_refused(partner, network, 1)
     assert refused.reason == "currency: 'XYZ' is not an ISO 4217 code of a currency"
 
 
