@@ -150,6 +150,9 @@ OCPI_INCREMENTAL_PAGE_LIMIT = env.int("OCPI_INCREMENTAL_PAGE_LIMIT", default=250
 # Processes forked by a Locations pull to decode and prepare pages on the other cores (0: a thread).
 OCPI_SYNC_WORKERS = env.int("OCPI_SYNC_WORKERS", default=2 if (os.cpu_count() or 1) > 1 else 0)
 OCPI_MAX_PAGES = env.int("OCPI_MAX_PAGES", default=10_000)
+# Locations fetched from one partner per minute because its pushes named ones we lack (see
+# roaming.services.fetch): enough to heal a missed batch, not a queue flood from a broken CPO.
+OCPI_FETCHES_PER_MINUTE = env.int("OCPI_FETCHES_PER_MINUTE", default=120)
 DATA_UPLOAD_MAX_MEMORY_SIZE = max(OCPI_MAX_BODY_BYTES, 2_621_440)
 
 STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")

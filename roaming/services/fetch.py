@@ -11,7 +11,9 @@ do: our copy of that Location is behind.
 
 A partner sending many pushes for the same missing Location (status changes, several a second)
 gets one fetch a minute: `queue_location_fetch` keeps a cache key per Location for
-`FETCH_AGAIN_AFTER` seconds.
+`FETCH_AGAIN_AFTER` seconds. And at most `OCPI_FETCHES_PER_MINUTE` Locations of one partner are
+fetched a minute, so a CPO whose pushes name thousands of ids we lack (a broken back end, or one
+sending before its PUTs) cannot flood our task queue; the nightly full pull catches up.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import logging
 from typing import Any
 from urllib.parse import quote
 
+from django.conf import settings
 from django.core.cache import cache
 
 from roaming.models import Location, Partner
@@ -45,6 +48,10 @@ def queue_location_fetch(*, partner: Partner, country_code: str, party_id: str, 
     guard = f"ocpi:fetch-location:{partner.pk}:{Location.make_key(country_code, party_id, location_id)}"
     if not cache.add(guard, 1, FETCH_AGAIN_AFTER):
         return False
+    if _fetches_this_minute(partner) > settings.OCPI_FETCHES_PER_MINUTE:
+        logger.warning("Not fetching location %s*%s*%s for %s: over %d fetches this minute", country_code, party_id, location_id,
+                       partner, settings.OCPI_FETCHES_PER_MINUTE)
+        return False
     from roaming.tasks import fetch_location  # tasks call services: imported when used
 
     try:
@@ -54,6 +61,18 @@ def queue_location_fetch(*, partner: Partner, country_code: str, party_id: str, 
         logger.warning("Could not queue the fetch of location %s*%s*%s for %s", country_code, party_id, location_id, partner, exc_info=True)
         return False
     return True
+
+
+def _fetches_this_minute(partner: Partner) -> int:
+    """Count one more fetch of the partner's in its current window (a minute from the window's
+    first fetch), and say how many that makes."""
+    counter = f"ocpi:fetches:{partner.pk}"
+    cache.add(counter, 0, 60)
+    try:
+        return int(cache.incr(counter))
+    except ValueError:  # the window ended between the two calls: this fetch opens the next
+        cache.add(counter, 1, 60)
+        return 1
 
 
 def fetch_location(*, partner: Partner, country_code: str, party_id: str, location_id: str) -> str:

@@ -110,6 +110,16 @@ def test_pushes_for_the_same_missing_location_fetch_it_once_a_minute(client, par
     assert "fetching DE*SIM*GHOST1" in partner.last_error and "2003" in partner.last_error
 
 
+def test_a_partner_gets_a_bounded_number_of_fetches_a_minute(client, partner, token, simulator, network, settings):
+    settings.OCPI_FETCHES_PER_MINUTE = 2
+    for location in network.locations[10:14]:  # four sites we lack, each named once
+        url, body = status_patch(location)
+        assert_refused(call(client, "PATCH", url, token, body=body), 404, 2003)
+
+    assert Location.objects.count() == 2
+    assert sum(location_gets(simulator, location["id"]) for location in network.locations[10:14]) == 2
+
+
 def test_nothing_is_fetched_from_a_partner_without_a_locations_sender(client, partner, token, simulator, network):
     partner.replace_endpoints([e for e in partner.endpoints.values("identifier", "role", "url") if e["identifier"] != "locations"])
     url, body = status_patch(network.locations[4])
