@@ -8,6 +8,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.html import format_html
 
+from roaming import selectors
 from roaming.models import Partner, PartnerEndpoint, PartnerRole
 from roaming.services import credentials as service
 
@@ -47,6 +48,7 @@ class PartnerAdmin(admin.ModelAdmin):
         "created_at",
         "updated_at",
         "token_state",
+        "tariffs_missing",
     )
     fields = ("name", "token_base64", *readonly_fields)
     inlines = [PartnerRoleInline, PartnerEndpointInline]
@@ -87,6 +89,21 @@ class PartnerAdmin(admin.ModelAdmin):
         )
         outbound = "held (hidden)" if partner.outbound_token else "none"
         return f"Their token for us: {inbound}. Our token for them: {outbound}."
+
+    @admin.display(description="Tariffs its chargers name that we lack")
+    def tariffs_missing(self, partner: Partner) -> str:
+        # The change page only: one grouped scan of the partner's connectors (~0.5 s for 160,000).
+        if partner.pk is None:
+            return "—"
+        missing = selectors.missing_tariffs(partner.pk)
+        if not missing.tariffs:
+            return "None: we hold every tariff its chargers name."
+        named = ", ".join(f"{key} ({connectors:,})" for key, connectors in missing.most_used)
+        more = f" and {missing.tariffs - len(missing.most_used)} more" if missing.tariffs > len(missing.most_used) else ""
+        return (
+            f"{missing.tariffs} tariff(s), named by {missing.connectors:,} connectors, which show drivers no price:"
+            f" {named}{more}. A tariffs pull brings them if the CPO publishes them."
+        )
 
     def _for_each(self, request: HttpRequest, queryset: QuerySet[Partner], call: Callable[[Partner], str]) -> None:
         """Run a handshake service per partner and tell staff how each went."""

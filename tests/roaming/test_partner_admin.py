@@ -6,7 +6,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from roaming.models import Partner
+from roaming.models import EVSE, Partner, Tariff
 
 from .factories import PartnerFactory
 
@@ -94,3 +94,49 @@ def test_staff_see_what_was_repaired_in_a_partners_objects_and_drivers_do_not(st
     client.force_login(driver)
     response = client.get("/admin/roaming/repairedobject/")
     assert response.status_code == 302 and "/admin/login/" in response["Location"]
+
+
+def _spec_location_and_tariffs(partner, tariff_ids, *, deleted=()):
+    """The spec's example location (its connectors name tariffs 11, 13 and 12) and tariffs of these ids."""
+    import copy
+
+    from roaming.ocpi.v221.locations import Location as WireLocation
+    from roaming.ocpi.v221.tariffs import Tariff as WireTariff
+    from roaming.services import network
+    from tests.ocpi_wire.paths import example
+
+    network.store_locations(partner=partner, locations=[WireLocation.model_validate(example("location_example.json"))])
+    tariffs = []
+    for tariff_id in tariff_ids:
+        body = copy.deepcopy(example("tariff_1_simple_2hour.json"))
+        body.update(country_code="BE", party_id="BEC", id=tariff_id)
+        tariffs.append(WireTariff.model_validate(body))
+    network.store_tariffs(partner=partner, tariffs=tariffs)
+    for tariff in Tariff.objects.filter(ocpi_id__in=deleted):
+        network.delete_tariff(tariff=tariff)
+
+
+def test_staff_see_which_tariffs_a_partners_chargers_name_that_we_lack(staff_client):
+    from roaming import selectors
+
+    partner = PartnerFactory(name="Gent CPO", role=("BE", "BEC"))
+    _spec_location_and_tariffs(partner, ["11", "12"], deleted=["12"])  # 13 never came, 12 was deleted
+
+    missing = selectors.missing_tariffs(partner.pk)
+    assert (missing.tariffs, missing.connectors) == (2, 2)
+    assert missing.most_used == [("BE*BEC*12", 1), ("BE*BEC*13", 1)]
+    html = staff_client.get(f"/admin/roaming/partner/{partner.pk}/change/").content.decode()
+    assert "2 tariff(s), named by 2 connectors, which show drivers no price: BE*BEC*12 (1), BE*BEC*13 (1)" in html
+
+
+def test_a_partner_whose_tariffs_we_all_hold_shows_none_missing_and_removed_evses_do_not_count(staff_client):
+    from roaming import selectors
+
+    partner = PartnerFactory(name="Gent CPO", role=("BE", "BEC"))
+    _spec_location_and_tariffs(partner, ["11", "13"])  # 12 is named only by the second EVSE
+    assert selectors.missing_tariffs(partner.pk).most_used == [("BE*BEC*12", 1)]
+    EVSE.objects.filter(uid="3257").update(status=EVSE.Status.REMOVED)
+
+    assert selectors.missing_tariffs(partner.pk).tariffs == 0
+    html = staff_client.get(f"/admin/roaming/partner/{partner.pk}/change/").content.decode()
+    assert "None: we hold every tariff its chargers name." in html
