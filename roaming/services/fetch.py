@@ -93,6 +93,9 @@ def fetch_location(*, partner: Partner, country_code: str, party_id: str, locati
     except TransportError as error:
         partner.record_error(f"locations: fetching {wanted}: {error.message}")
         return f"failed: {error.message}"
+    if response.data is None:
+        partner.record_error(f"locations: fetching {wanted}: the partner answered without the location")
+        return "failed: the partner answered without the location"
     decoded = decode_object(response.data, kind="locations")
     if isinstance(decoded, Reject):
         return _refuse(partner, location_id, decoded.reason, decoded.raw)

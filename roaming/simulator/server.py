@@ -337,6 +337,8 @@ class CpoSimulator:
             # Well-formed JSON a parser still refuses: 100,000 nested arrays, a 5,000-digit number.
             junk = b"[" * 100_000 + b"]" * 100_000 if fault.startswith("deep") else b"9" * 5000
             self._send(handler, 200, raw=b'{"status_code":1000,"timestamp":"' + _now().encode() + b'","data":[{"x":' + junk + b"}]}")
+        elif fault == "no_data":  # success, but nothing in it
+            self._ok(handler)
         elif fault == "truncated":
             body = json.dumps(
                 {"status_code": 1000, "timestamp": _now(), "data": [{"id": "1", "name": "cut"}] * 5}

@@ -6,6 +6,7 @@ task in the request (eager), as a worker would moments later."""
 from __future__ import annotations
 
 import copy
+import dataclasses
 
 import pytest
 from django.core.cache import cache
@@ -140,6 +141,44 @@ def test_a_broken_location_from_the_cpo_is_quarantined_with_its_reason_and_nothi
     assert not Location.objects.exists() and not EVSE.objects.exists()
     refused = QuarantinedObject.objects.get()
     assert refused.object_id == network.locations[5]["id"] and "coordinates.latitude" in refused.reason
+
+
+@pytest.mark.parametrize(
+    ("fault", "outcome", "error"),
+    [
+        ("no_data", "failed: the partner answered without the location", "without the location"),
+        ("html", "failed:", "HTML"),
+        ("500", "failed:", "500"),
+    ],
+)
+def test_a_cpo_that_cannot_answer_is_recorded_on_the_partner_and_nothing_changes(partner, simulator, network, fault, outcome, error):
+    simulator.faults["locations"] = fault
+
+    said = fetch.fetch_location(partner=partner, country_code="DE", party_id="SIM", location_id=network.locations[6]["id"])
+
+    assert said.startswith(outcome), said
+    partner.refresh_from_db()
+    assert error in partner.last_error
+    assert not Location.objects.exists() and not QuarantinedObject.objects.exists()
+
+
+@pytest.mark.parametrize("data", [[], "LOC1", 42])
+def test_a_location_that_is_no_json_object_is_quarantined(partner, simulator, network, data, monkeypatch):
+    from roaming.ocpi import client as ocpi_client
+
+    real = ocpi_client._parse
+
+    def answered_with(*args, **kwargs):  # fault injection: the Sender's data is not an object
+        response = real(*args, **kwargs)
+        return dataclasses.replace(response, data=data)
+
+    monkeypatch.setattr(ocpi_client, "_parse", answered_with)
+
+    said = fetch.fetch_location(partner=partner, country_code="DE", party_id="SIM", location_id=network.locations[6]["id"])
+
+    assert said.startswith("quarantined"), said
+    assert not Location.objects.exists()
+    assert QuarantinedObject.objects.get().object_id == network.locations[6]["id"]
 
 
 def test_a_location_answered_under_other_ids_than_asked_is_quarantined(partner, simulator, network):
