@@ -24,6 +24,7 @@ from urllib.parse import quote
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db import transaction
 
 from roaming.models import Location, Partner
 from roaming.ocpi.client import OcpiClient, Routing, TransportError
@@ -106,15 +107,18 @@ def fetch_location(*, partner: Partner, country_code: str, party_id: str, locati
         got = f"{location.country_code}*{location.party_id}*{location.id}"
         return _refuse(partner, location_id, f"asked for location {wanted}, the partner answered with {got}", _as_sent(decoded))
     try:
-        # The same version replaces ours too: we asked because our copy of it is known to be behind
-        # (an EVSE it lacks), and the CPO's Sender is the authority on what that version holds.
-        result = network.store_locations(partner=partner, locations=[location], sources=[decoded.source], replace_equal=True)
+        with transaction.atomic():  # the location and its repair record together, as a sync page
+            # The same version replaces ours too: we asked because our copy of it is known to be
+            # behind (an EVSE it lacks), and the CPO's Sender is the authority on what it holds.
+            result = network.store_locations(partner=partner, locations=[location], sources=[decoded.source], replace_equal=True)
+            if decoded.warnings and not result.refused:
+                network.record_repairs(
+                    partner=partner, module="locations", repairs=[(location.id, list(decoded.warnings), _as_sent(decoded))]
+                )
     except (TypeError, ValueError, OverflowError) as error:  # a value our encoder cannot write (see sync._UNWRITABLE)
         return _refuse(partner, location_id, f"cannot be stored: {error}", _as_sent(decoded))
     if result.refused:
         return _refuse(partner, location_id, "held for another OCPI connection that also represents its party", _as_sent(decoded))
-    if decoded.warnings:
-        network.record_repairs(partner=partner, module="locations", repairs=[(location.id, list(decoded.warnings), _as_sent(decoded))])
     partner.record_contact()
     if result.stored:
         return f"stored: {wanted} as of {format_datetime(location.last_updated)}"

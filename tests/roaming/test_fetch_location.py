@@ -193,6 +193,23 @@ def test_a_location_answered_under_other_ids_than_asked_is_quarantined(partner, 
     assert f"asked for location DE*SIM*{network.locations[6]['id']}" in reason and "DE*ABC*" in reason
 
 
+def test_a_location_another_connection_holds_is_left_to_it_and_quarantined(partner, simulator, network):
+    from roaming.ocpi.v221.locations import Location as WireLocation
+    from roaming.services import network as network_service
+
+    from .factories import PartnerFactory
+
+    hub = PartnerFactory(name="Hub", role=("DE", "SIM"))  # the same CPO reached through a hub, first
+    wanted = network.locations[6]
+    network_service.store_locations(partner=hub, locations=[WireLocation.model_validate(wanted)])
+
+    outcome = fetch.fetch_location(partner=partner, country_code="DE", party_id="SIM", location_id=wanted["id"])
+
+    assert outcome == "quarantined: held for another OCPI connection that also represents its party"
+    assert Location.objects.get().partner_id == hub.pk
+    assert QuarantinedObject.objects.get(partner=partner).object_id == wanted["id"]
+
+
 def test_a_repaired_location_is_stored_and_its_repairs_kept_for_staff(partner, simulator, network):
     network.locations[8]["evses"][0]["status"] = "charging "  # case and whitespace: read as CHARGING
     network.invalidate()
