@@ -9,7 +9,7 @@ import pytest
 from roaming.models import EVSE, Location, Partner, SyncRun
 from roaming.services import credentials as service
 from roaming.simulator.network import build_network
-from roaming.tasks import check_partner_health, sync_partner_module
+from roaming.tasks import check_partner_health, fetch_location, sync_partner_module
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -51,3 +51,12 @@ def test_a_prefork_worker_pulls_locations_with_its_own_page_workers(emsp, simula
     assert run.pages == 3 and run.objects_stored == 60 and run.rejected == 0
     assert Location.objects.filter(partner=partner).count() == 60
     assert EVSE.objects.filter(location__partner=partner).count() == sum(len(loc["evses"]) for loc in simulator.network.locations)
+
+
+def test_a_worker_fetches_a_location_a_push_showed_we_lack(emsp, simulator, celery_worker_process):
+    simulator.network = build_network(locations=5, seed=5, country_code="DE", party_id="SIM")
+    partner = service.register_with_partner(versions_url=simulator.versions_url, token_a=simulator.token_a)
+    wanted = simulator.network.locations[3]
+    fetch_location.apply_async((partner.pk, "DE", "SIM", wanted["id"]), queue=celery_worker_process.queue)
+    assert _wait_for(lambda: Location.objects.filter(partner=partner, ocpi_id=wanted["id"]).exists())
+    assert EVSE.objects.filter(location__ocpi_id=wanted["id"]).count() == len(wanted["evses"])
