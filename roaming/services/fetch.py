@@ -100,12 +100,12 @@ def fetch_location(*, partner: Partner, country_code: str, party_id: str, locati
     decoded = decode_object(response.data, kind="locations")
     if isinstance(decoded, Reject):
         return _refuse(partner, location_id, decoded.reason, decoded.raw)
-    location = decoded.obj
+    location, sent = decoded.obj, storable(decoded.as_sent)
     if not (
         ci_equal(location.country_code, country_code) and ci_equal(location.party_id, party_id) and ci_equal(location.id, location_id)
     ):
         got = f"{location.country_code}*{location.party_id}*{location.id}"
-        return _refuse(partner, location_id, f"asked for location {wanted}, the partner answered with {got}", _as_sent(decoded))
+        return _refuse(partner, location_id, f"asked for location {wanted}, the partner answered with {got}", sent)
     try:
         with transaction.atomic():  # the location and its repair record together, as a sync page
             # The same version replaces ours too: we asked because our copy of it is known to be
@@ -113,20 +113,16 @@ def fetch_location(*, partner: Partner, country_code: str, party_id: str, locati
             result = network.store_locations(partner=partner, locations=[location], sources=[decoded.source], replace_equal=True)
             if decoded.warnings and not result.refused:
                 network.record_repairs(
-                    partner=partner, module="locations", repairs=[(location.id, list(decoded.warnings), _as_sent(decoded))]
+                    partner=partner, module="locations", repairs=[(location.id, list(decoded.warnings), sent)]
                 )
-    except (TypeError, ValueError, OverflowError) as error:  # a value our encoder cannot write (see sync._UNWRITABLE)
-        return _refuse(partner, location_id, f"cannot be stored: {error}", _as_sent(decoded))
+    except network.UNWRITABLE as error:  # a value our encoder cannot write
+        return _refuse(partner, location_id, f"cannot be stored: {error}", sent)
     if result.refused:
-        return _refuse(partner, location_id, "held for another OCPI connection that also represents its party", _as_sent(decoded))
+        return _refuse(partner, location_id, "held for another OCPI connection that also represents its party", sent)
     partner.record_contact()
     if result.stored:
         return f"stored: {wanted} as of {format_datetime(location.last_updated)}"
     return f"unchanged: we hold {wanted} as of this version or a newer one"
-
-
-def _as_sent(decoded: Any) -> Any:
-    return storable(decoded.source if decoded.source is not None else decoded.original)
 
 
 def _refuse(partner: Partner, location_id: str, reason: str, raw: Any) -> str:

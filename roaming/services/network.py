@@ -487,6 +487,11 @@ class PreparedLocations:
     connector_evses: list[int] = field(default_factory=list)
 
 
+# What building rows raises for a value the encoder cannot write (orjson's errors are TypeErrors;
+# an integer column's overflow, a ValueError or an OverflowError).
+UNWRITABLE = (TypeError, ValueError, OverflowError)
+
+
 def prepare_locations(
     *,
     partner: Partner,

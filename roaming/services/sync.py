@@ -149,7 +149,7 @@ def _prepare_page(
     if module == "locations":
         try:
             prepared = network.prepare_locations(partner=partner, locations=own, sources=sources, encoder=encoder) if own else None
-        except _UNWRITABLE:
+        except network.UNWRITABLE:
             # Something in an object our encoder cannot write that the decoder's cheap look did
             # not catch (nesting too deep for it): that object is quarantined, the rest stored.
             own, sources, unwritable = _writable(own, sources, partner=partner, encoder=encoder)
@@ -158,13 +158,8 @@ def _prepare_page(
         return _Page(objects=len(own), prepared=prepared, rejects=rejects, repairs=repairs)
     # Each tariff exactly as sent, kept with its version for audit (an object that was repaired has
     # no `source`, but its `original`).
-    received = [storable(d.source if d.source is not None else d.original) for d in sent]
+    received = [storable(d.as_sent) for d in sent]
     return _Page(objects=len(own), own=own, received=received, rejects=rejects, repairs=repairs)
-
-
-# What building a page's rows raises for a value the encoder cannot write (orjson's errors are
-# TypeErrors; an integer column's overflow, a ValueError or an OverflowError).
-_UNWRITABLE = (TypeError, ValueError, OverflowError)
 
 
 def _writable(
@@ -175,7 +170,7 @@ def _writable(
     for obj, source in zip(own, sources, strict=True):
         try:
             network.prepare_locations(partner=partner, locations=[obj], sources=[source], encoder=encoder)
-        except _UNWRITABLE as error:
+        except network.UNWRITABLE as error:
             why = (unstorable(source) if source is not None else None) or f"cannot be stored: {error}"
             readable = {"country_code": obj.country_code, "party_id": obj.party_id, "id": obj.id}
             rejects.append((obj.id, why, storable(source) if source is not None else readable))

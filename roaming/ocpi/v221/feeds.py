@@ -193,6 +193,11 @@ class Decoded(Generic[T]):
     # The JSON object as received, when it was repaired: kept with the repairs, for staff.
     original: Any = None
 
+    @property
+    def as_sent(self) -> Any:
+        """The JSON object exactly as received, repaired or not."""
+        return self.source if self.source is not None else self.original
+
 
 @dataclass(frozen=True, slots=True)
 class Reject:
