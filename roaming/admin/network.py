@@ -7,7 +7,7 @@ from django.utils.html import format_html
 from leaflet.admin import LeafletGeoAdmin
 
 from payments.models import PriceRuleSet
-from roaming import selectors
+from roaming import selectors, tasks
 from roaming.models import (
     EVSE,
     Connector,
@@ -18,7 +18,6 @@ from roaming.models import (
     Tariff,
     TariffVersion,
 )
-from roaming.services import fetch
 
 
 class ReadOnlyMixin:
@@ -52,7 +51,7 @@ class LocationAdmin(ReadOnlyMixin, LeafletGeoAdmin):
     show_full_result_count = False
     actions = ["fetch_from_cpo"]
 
-    # Each fetch is a call to the partner that staff wait for: a few at a time.
+    # Each one is a call to the partner: a bounded number per action.
     FETCH_AT_MOST = 20
 
     def has_fetch_permission(self, request: HttpRequest) -> bool:
@@ -61,20 +60,30 @@ class LocationAdmin(ReadOnlyMixin, LeafletGeoAdmin):
 
     @admin.action(description="Fetch again from the CPO (e.g. a charger reported wrong)", permissions=["fetch"])
     def fetch_from_cpo(self, request: HttpRequest, queryset: QuerySet[Location]) -> None:
+        """Queued, not run in the request: a partner that hangs would otherwise hold the page (and
+        the web worker) for its timeouts and retries."""
         locations = list(queryset.select_related("partner").order_by("pk")[: self.FETCH_AT_MOST + 1])
         if len(locations) > self.FETCH_AT_MOST:
             self.message_user(request, f"Select at most {self.FETCH_AT_MOST} locations at a time.", messages.ERROR)
             return
+        queued = []
         for location in locations:
-            partner = location.partner
-            if not partner.is_connected:
-                self.message_user(request, f"{location.key}: {partner} is not connected.", messages.WARNING)
+            if not location.partner.is_connected:
+                self.message_user(request, f"{location.key}: {location.partner} is not connected.", messages.WARNING)
                 continue
-            outcome = fetch.fetch_location(
-                partner=partner, country_code=location.country_code, party_id=location.party_id, location_id=location.ocpi_id
+            try:
+                tasks.fetch_location.delay(location.partner_id, location.country_code, location.party_id, location.ocpi_id)
+            except Exception as error:  # noqa: BLE001 - the broker is down: say so, do not fail the page
+                self.message_user(request, f"{location.key}: could not be queued ({error}).", messages.ERROR)
+                continue
+            queued.append(location.key)
+        if queued:
+            self.message_user(
+                request,
+                f"Fetching {', '.join(queued)} from the CPO: reload in a few seconds. A failure shows on the"
+                " partner's page (last error) or in the quarantine.",
+                messages.SUCCESS,
             )
-            level = messages.SUCCESS if outcome.startswith(("stored", "unchanged")) else messages.ERROR
-            self.message_user(request, f"{location.key}: {outcome}", level)
 
 
 class ConnectorInline(ReadOnlyMixin, admin.TabularInline):

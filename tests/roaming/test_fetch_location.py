@@ -287,19 +287,34 @@ def test_staff_fetch_a_location_again_and_see_how_it_went(client, partner, simul
 
     said = _run_action(client, Location.objects.all())
 
-    assert f"DE*SIM*{wanted['id']}: stored" in said
-    assert EVSE.objects.get(uid=wanted["evses"][0]["uid"]).status == "OUTOFORDER"
+    assert f"Fetching DE*SIM*{wanted['id']} from the CPO" in said
+    assert EVSE.objects.get(uid=wanted["evses"][0]["uid"]).status == "OUTOFORDER"  # the task ran (eagerly here)
 
 
-def test_staff_see_why_a_fetch_failed(client, partner, simulator, network, django_user_model):
+def test_staff_find_why_a_fetch_failed_on_the_partners_page(client, partner, simulator, network, django_user_model):
     wanted = network.locations[4]
     fetch.fetch_location(partner=partner, country_code="DE", party_id="SIM", location_id=wanted["id"])
     simulator.faults["locations"] = "html"  # the CPO's back end answers with an error page
     client.force_login(_staff(django_user_model, "change_partner"))
 
+    _run_action(client, Location.objects.all())
+
+    page = client.get(f"/admin/roaming/partner/{partner.pk}/change/").content.decode()
+    assert f"fetching DE*SIM*{wanted['id']}" in page and "HTML" in page
+
+
+def test_staff_are_told_when_a_fetch_cannot_be_queued(client, partner, simulator, network, django_user_model, monkeypatch):
+    fetch.fetch_location(partner=partner, country_code="DE", party_id="SIM", location_id=network.locations[4]["id"])
+
+    def broker_down(*args, **kwargs):
+        raise OperationalError("Connection refused")
+
+    monkeypatch.setattr(fetch_location, "delay", broker_down)  # fault injection: the broker is down
+    client.force_login(_staff(django_user_model, "change_partner"))
+
     said = _run_action(client, Location.objects.all())
 
-    assert f"DE*SIM*{wanted['id']}: failed:" in said and "HTML" in said
+    assert "could not be queued (Connection refused)" in said
 
 
 def test_staff_who_may_not_operate_partners_cannot_make_us_call_one(client, partner, simulator, network, django_user_model):
