@@ -341,3 +341,10 @@ def test_staff_fetch_a_bounded_number_of_locations_at_a_time(client, partner, si
 
     assert f"Select at most {LocationAdmin.FETCH_AT_MOST} locations" in said
     assert simulator.requests == []
+
+
+def test_a_fetch_under_a_party_the_partner_does_not_represent_is_never_sent(partner, simulator, network):
+    outcome = fetch.fetch_location(partner=partner, country_code="NL", party_id="ABC", location_id=network.locations[4]["id"])
+
+    assert outcome == "skipped: NL*ABC is not one of the partner's parties"
+    assert location_gets(simulator, network.locations[4]["id"]) == 0 and not Location.objects.exists()
