@@ -52,10 +52,6 @@ _SYMBOLS: dict[str, tuple[str, bool]] = {
 _QUANTUM_CACHE: dict[int, Decimal] = {units: Decimal(1).scaleb(-units) for units in (0, 1, 2, 3, 4)}
 
 
-def is_known_currency(code: str) -> bool:
-    return code in MINOR_UNITS
-
-
 def minor_units(code: str) -> int:
     """Number of decimals of the currency's minor unit (EUR 2, JPY 0, KWD 3)."""
     try:

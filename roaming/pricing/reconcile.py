@@ -43,7 +43,8 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 
-from roaming.pricing.currencies import is_known_currency, round_money
+from roaming.iso4217 import is_currency
+from roaming.pricing.currencies import round_money
 from roaming.pricing.engine import price_session
 from roaming.pricing.errors import PricingInputError
 from roaming.pricing.types import (
@@ -119,7 +120,7 @@ def reconcile(cdr: Cdr, *, time_zone: str, tolerance: Decimal = DEFAULT_TOLERANC
         return Reconciliation(cdr.id, Verdict.CANNOT_VERIFY, tuple(reasons), tuple(notes + assumptions),
                               _checks(cdr, None, tolerance), None, None, tolerance)
 
-    if not is_known_currency(cdr.currency):
+    if not is_currency(cdr.currency):
         return cannot(f"unknown currency {cdr.currency!r}")
     tariff, problem = _choose_tariff(cdr, tariffs)
     if tariff is None:

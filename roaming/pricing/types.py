@@ -30,7 +30,7 @@ from decimal import Decimal
 from enum import IntEnum, StrEnum
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from roaming.pricing.currencies import is_known_currency
+from roaming.iso4217 import is_currency
 from roaming.pricing.errors import PricingInputError
 
 ZERO = Decimal(0)
@@ -190,7 +190,7 @@ class Tariff:
     alt_url: str | None = None
 
     def __post_init__(self) -> None:
-        if not is_known_currency(self.currency):
+        if not is_currency(self.currency):
             raise PricingInputError("currency", f"unknown currency {self.currency!r} (not an ISO 4217 currency)")
         if not self.elements:
             raise PricingInputError("elements", "a tariff needs at least one element")

@@ -45,6 +45,10 @@ def token(partner) -> str:
     return issued
 
 
+def _broker_down(*args, **kwargs):
+    raise OperationalError("Connection refused")
+
+
 def status_patch(location: dict, evse_index: int = 0, status: str = "CHARGING") -> tuple[str, dict]:
     evse = location["evses"][evse_index]
     url = f"{BASE}/DE/SIM/{location['id']}/{evse['uid']}"
@@ -235,10 +239,7 @@ def test_a_fetch_does_not_replace_a_newer_version_pushed_meanwhile(client, partn
 
 
 def test_a_broker_outage_does_not_break_the_push_answer_and_the_next_push_tries_again(client, partner, token, simulator, network, monkeypatch):
-    def broker_down(*args, **kwargs):
-        raise OperationalError("Connection refused")
-
-    monkeypatch.setattr(fetch_location, "delay", broker_down)  # fault injection: the broker is down
+    monkeypatch.setattr(fetch_location, "delay", _broker_down)  # fault injection: the broker is down
     url, body = status_patch(network.locations[4])
     assert_refused(call(client, "PATCH", url, token, body=body), 404, 2003)
     monkeypatch.undo()
@@ -306,10 +307,7 @@ def test_staff_find_why_a_fetch_failed_on_the_partners_page(client, partner, sim
 def test_staff_are_told_when_a_fetch_cannot_be_queued(client, partner, simulator, network, django_user_model, monkeypatch):
     fetch.fetch_location(partner=partner, country_code="DE", party_id="SIM", location_id=network.locations[4]["id"])
 
-    def broker_down(*args, **kwargs):
-        raise OperationalError("Connection refused")
-
-    monkeypatch.setattr(fetch_location, "delay", broker_down)  # fault injection: the broker is down
+    monkeypatch.setattr(fetch_location, "delay", _broker_down)  # fault injection: the broker is down
     client.force_login(_staff(django_user_model, "change_partner"))
 
     said = _run_action(client, Location.objects.all())
