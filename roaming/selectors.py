@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -17,6 +18,20 @@ from roaming.pricing.estimate import describe_tariff, estimate_session
 from roaming.pricing.parse import parse_tariff
 from roaming.pricing.rules import PriceRuleSet
 from roaming.pricing.types import Tariff as EngineTariff
+
+_rule_providers: list[Callable[[], PriceRuleSet | None]] = []
+
+
+def provide_driver_rules(provider: Callable[[], PriceRuleSet | None]) -> None:
+    """Register where the price rules for drivers without a plan come from. The payments app owns
+    them and registers itself when Django starts (roaming never imports payments)."""
+    _rule_providers[:] = [provider]
+
+
+def driver_rules() -> PriceRuleSet | None:
+    """The default drivers' price rules, or None when no rule set is the default (or no app
+    provides them): then the driver pays the CPO price."""
+    return _rule_providers[0]() if _rule_providers else None
 
 
 def engine_tariff(tariff: Tariff) -> EngineTariff:

@@ -6,7 +6,6 @@ from django.http import HttpRequest
 from django.utils.html import format_html
 from leaflet.admin import LeafletGeoAdmin
 
-from payments.models import PriceRuleSet
 from roaming import selectors, tasks
 from roaming.models import (
     EVSE,
@@ -126,7 +125,7 @@ class TariffAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
     @admin.display(description="Worked example: 30 kWh at 50 kW, starting now")
     def worked_example(self, tariff: Tariff) -> str:
-        example = selectors.tariff_worked_example(tariff, rules=PriceRuleSet.default_rules())
+        example = selectors.tariff_worked_example(tariff, rules=selectors.driver_rules())
         if example.error:
             return example.error
         return format_html(
