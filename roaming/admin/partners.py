@@ -5,10 +5,11 @@ from collections.abc import Callable
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from roaming import selectors
+from roaming import selectors, tasks
 from roaming.models import Partner, PartnerEndpoint, PartnerRole
 from roaming.services import credentials as service
 
@@ -52,7 +53,7 @@ class PartnerAdmin(admin.ModelAdmin):
     )
     fields = ("name", "token_base64", *readonly_fields)
     inlines = [PartnerRoleInline, PartnerEndpointInline]
-    actions = ["reread_versions", "rotate_credentials", "unregister"]
+    actions = ["pull_now", "full_pull_now", "reread_versions", "rotate_credentials", "unregister"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Partner]:
         return super().get_queryset(request).prefetch_related("roles")
@@ -102,7 +103,7 @@ class PartnerAdmin(admin.ModelAdmin):
         more = f" and {missing.tariffs - len(missing.most_used)} more" if missing.tariffs > len(missing.most_used) else ""
         return (
             f"{missing.tariffs} tariff(s), named by {missing.connectors:,} connectors, which show drivers no price:"
-            f" {named}{more}. A tariffs pull brings them if the CPO publishes them."
+            f" {named}{more}. The action \"Full pull now\" brings them if the CPO publishes them."
         )
 
     def _for_each(self, request: HttpRequest, queryset: QuerySet[Partner], call: Callable[[Partner], str]) -> None:
@@ -112,6 +113,48 @@ class PartnerAdmin(admin.ModelAdmin):
                 self.message_user(request, f"{partner}: {call(partner)}", messages.SUCCESS)
             except service.RegistrationError as error:
                 self.message_user(request, f"{partner}: {error.message}", messages.ERROR)
+
+    def has_pull_permission(self, request: HttpRequest) -> bool:
+        # Asking a partner for data is operating its connection: those who may change partners.
+        return request.user.has_perm("roaming.change_partner")
+
+    @admin.action(description="Pull now: what changed since the last pull", permissions=["pull"])
+    def pull_now(self, request: HttpRequest, queryset: QuerySet[Partner]) -> None:
+        self._queue_pulls(request, queryset, full=False)
+
+    @admin.action(description="Full pull now: everything it publishes (brings back what we lack)", permissions=["pull"])
+    def full_pull_now(self, request: HttpRequest, queryset: QuerySet[Partner]) -> None:
+        self._queue_pulls(request, queryset, full=True)
+
+    def _queue_pulls(self, request: HttpRequest, queryset: QuerySet[Partner], *, full: bool) -> None:
+        """Queued, not run in the request: a national network takes a while, and a hanging partner
+        would hold the web worker for its timeouts and retries. The sync runs page shows each."""
+        from roaming.services.sync import MODULES
+
+        kind = "a full pull" if full else "a pull of what changed"
+        for partner in queryset.prefetch_related("endpoints"):
+            if not partner.is_connected:
+                self.message_user(request, f"{partner}: not connected, nothing to pull.", messages.WARNING)
+                continue
+            modules = [module for module in MODULES if partner.endpoint_url(module, "SENDER")]
+            if not modules:
+                self.message_user(request, f"{partner}: publishes neither locations nor tariffs to pull.", messages.WARNING)
+                continue
+            try:
+                for module in modules:
+                    tasks.sync_partner_module.delay(partner.pk, module, full)
+            except Exception as error:  # noqa: BLE001 - the broker is down: say so, do not fail the page
+                self.message_user(request, f"{partner}: could not be queued ({error}).", messages.ERROR)
+                continue
+            runs = reverse("admin:roaming_syncrun_changelist") + f"?partner__id__exact={partner.pk}"
+            self.message_user(
+                request,
+                format_html(
+                    '{}: {} of its {} is queued. <a href="{}">Its sync runs</a> show how it went.',
+                    partner, kind, " and ".join(modules), runs,
+                ),
+                messages.SUCCESS,
+            )
 
     @admin.action(description="Re-read versions and endpoints")
     def reread_versions(self, request: HttpRequest, queryset: QuerySet[Partner]) -> None:
