@@ -473,20 +473,42 @@ def patch_evse(
         held = site.require_evse(evse_uid)
         if patch.last_updated < held.last_updated:
             return Outcome.IGNORED_OLDER
-        # EvsePatch has every field of an EVSE; laid over what we hold (as a CPO reads it back)
-        # it is the whole EVSE but for its connectors, which is all the EVSE row needs.
-        merged = wire.EvsePatch.model_validate(_merged(_evse_fields(held), patch, skip=("connectors",)))
-        connectors = patch.connectors if "connectors" in patch.model_fields_set else None
-        _write_evse(
-            site,
-            merged,
-            held,
-            connectors=connectors,
-            last_updated=patch.last_updated,
-            point_unchanged="coordinates" not in patch.model_fields_set,
-        )
+        if patch.model_fields_set <= _STATUS_ONLY and patch.status is not None:
+            _write_status(held, patch.status, patch.last_updated)
+        else:
+            # EvsePatch has every field of an EVSE; laid over what we hold (as a CPO reads it back)
+            # it is the whole EVSE but for its connectors, which is all the EVSE row needs.
+            merged = wire.EvsePatch.model_validate(_merged(_evse_fields(held), patch, skip=("connectors",)))
+            connectors = patch.connectors if "connectors" in patch.model_fields_set else None
+            _write_evse(
+                site,
+                merged,
+                held,
+                connectors=connectors,
+                last_updated=patch.last_updated,
+                point_unchanged="coordinates" not in patch.model_fields_set,
+            )
         _save_site(site, patch.last_updated)
     return Outcome.UPDATED
+
+
+# A PATCH of these alone (the status changes a CPO sends all day) writes them into the row as it is.
+_STATUS_ONLY = frozenset({"status", "last_updated"})
+_STATUS_COLUMNS = ("status", "last_updated", "raw", "digest", "connectors_digest")
+
+
+def _write_status(held: EVSE, status: str, last_updated: dt.datetime) -> None:
+    """A new status and nothing else: the row's status, last_updated and raw, in one UPDATE.
+
+    Nothing else of the EVSE changed, so it is not merged and validated whole again (the other
+    path's third of a PATCH's CPU), and `raw` keeps the CPO's object with the two fields replaced.
+    The pull's digests are cleared as by every write but a pull's (the next pull rewrites the row).
+    """
+    held.status = status
+    held.last_updated = last_updated
+    held.raw = {**held.raw, "status": status, "last_updated": format_datetime(last_updated)}
+    held.digest = held.connectors_digest = None
+    _update(held, _STATUS_COLUMNS)
 
 
 def patch_connector(

@@ -1061,3 +1061,45 @@ def test_a_nul_in_an_id_of_the_url_is_refused_precisely(client, token, stored, m
     body = None if method == "GET" else {"last_updated": "2019-06-26T00:00:00Z"}
     assert_refused(call(client, method, path, token, body=body), 200, 2001, f"URL's {name} contains a NUL")
     assert network_state() == before
+
+
+# A status-only PATCH takes a short path (push._write_status): it must write what the general one does.
+
+STATUS_CHANGES = [
+    (f"{LOC}/3256", {"status": "CHARGING", "last_updated": "2019-06-24T12:39:09Z"}),
+    (f"{LOC}/3257", {"status": "OUTOFORDER", "last_updated": "2019-06-24T12:39:10.250Z"}),
+    (f"{LOC}/3256", {"last_updated": "2019-06-24T12:39:00Z", "status": "AVAILABLE"}),  # older: ignored
+    (f"{LOC}/3256", {"status": "BLOCKED", "last_updated": "2019-06-24T12:41:00.5Z"}),
+    (f"{LOC}/3257", {"status": "REMOVED", "last_updated": "2019-06-24T12:42:00Z"}),
+    (f"{LOC}/3256", {"last_updated": "2019-06-24T12:43:00Z"}),  # no status: only moves last_updated forward
+]
+
+
+def _after_status_changes(client, token) -> tuple[dict[str, Any], dict[str, list[dict[str, Any]]]]:
+    Location.objects.all().delete()
+    assert call(client, "PUT", LOC, token, body=spec_location()).status_code == 201
+    EVSE.objects.update(digest=1, connectors_digest=2)  # as a pull leaves them: a push must clear them
+    for path, body in STATUS_CHANGES:
+        assert call(client, "PATCH", path, token, body=body).json()["status_code"] == 1000
+    state = network_state()
+    for row in state["Location"]:
+        row.pop("received_at")  # the time of writing
+    for table in state.values():
+        for row in table:
+            row.pop("id")
+            row.pop("location_id", None)
+            row.pop("evse_id", None) if "id_key" in row else None
+    return held(client, token), state
+
+
+def test_a_status_only_patch_writes_exactly_what_a_general_patch_writes(client, token, monkeypatch):
+    from roaming.services import push
+
+    short = _after_status_changes(client, token)
+    monkeypatch.setattr(push, "_STATUS_ONLY", frozenset())  # every PATCH through the general path
+    general = _after_status_changes(client, token)
+
+    assert short == general
+    document, state = short
+    assert [evse["status"] for evse in document["evses"]] == ["BLOCKED", "REMOVED"]
+    assert state["Location"][0]["available_evse_count"] == 0 and state["Location"][0]["evse_count"] == 1
