@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+import datetime as dt
+
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils import timezone
 from django.utils.html import format_html
 from leaflet.admin import LeafletGeoAdmin
 
@@ -136,6 +139,11 @@ class TariffAdmin(ReadOnlyMixin, admin.ModelAdmin):
         )
 
 
+def _minutes(span: dt.timedelta) -> str:
+    seconds = int(span.total_seconds())
+    return f"{seconds} s" if seconds < 120 else f"{seconds // 60} min"
+
+
 @admin.register(SyncRun)
 class SyncRunAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_display = (
@@ -146,8 +154,23 @@ class SyncRunAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
     @admin.display(description="Duration")
     def duration(self, run: SyncRun) -> str:
+        """How long it took; for a running pull, how far it is (each page commits its progress)."""
+        from roaming.services.sync import STALE_AFTER
+
         seconds = run.duration_seconds
-        return "running" if seconds is None else f"{seconds:.1f} s"
+        if seconds is not None:
+            return f"{seconds:.1f} s"
+        if run.state != SyncRun.State.RUNNING:
+            return "—"  # a failed run that never finished
+        now = timezone.now()
+        done = run.objects_stored + run.rejected
+        progress = f"{done:,} objects"
+        if run.total_reported:
+            progress = f"{done:,} of {run.total_reported:,} objects ({min(done / run.total_reported, 1):.0%})"
+        heartbeat = run.heartbeat_at or run.started_at
+        if now - heartbeat >= STALE_AFTER:
+            return f"stalled: no page for {_minutes(now - heartbeat)}; the next pull resumes it ({progress})"
+        return f"running for {_minutes(now - run.started_at)}: {progress}"
 
     @admin.display(description="Error")
     def short_error(self, run: SyncRun) -> str:

@@ -140,3 +140,30 @@ def test_a_partner_whose_tariffs_we_all_hold_shows_none_missing_and_removed_evse
     assert selectors.missing_tariffs(partner.pk).tariffs == 0
     html = staff_client.get(f"/admin/roaming/partner/{partner.pk}/change/").content.decode()
     assert "None: we hold every tariff its chargers name." in html
+
+
+def test_staff_see_how_far_a_running_pull_is_and_when_it_stalled(staff_client, time_machine):
+    from roaming.models import SyncRun
+    from roaming.services.sync import STALE_AFTER
+
+    partner = PartnerFactory(name="Gent CPO", role=("BE", "BEC"))
+    now = timezone.now()
+    time_machine.move_to(now, tick=False)  # the page computes "running for …" from the same clock
+    SyncRun.objects.create(
+        partner=partner, module="locations", mode="FULL", started_at=now - timezone.timedelta(seconds=40), heartbeat_at=now,
+        pages=12, objects_stored=11_900, rejected=100, total_reported=50_000,
+    )
+    SyncRun.objects.create(
+        partner=partner, module="tariffs", mode="INCREMENTAL", started_at=now - timezone.timedelta(hours=1),
+        heartbeat_at=now - STALE_AFTER - timezone.timedelta(minutes=5), objects_stored=300,
+    )
+    SyncRun.objects.create(
+        partner=partner, module="locations", mode="INCREMENTAL", state="SUCCEEDED", started_at=now - timezone.timedelta(days=1),
+        finished_at=now - timezone.timedelta(days=1) + timezone.timedelta(seconds=9.3),
+    )
+
+    html = staff_client.get("/admin/roaming/syncrun/").content.decode()
+
+    assert "running for 40 s: 12,000 of 50,000 objects (24%)" in html
+    assert "stalled: no page for 15 min; the next pull resumes it (300 objects)" in html
+    assert "9.3 s" in html
