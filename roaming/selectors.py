@@ -1,5 +1,6 @@
 """Reads that are reused: tariffs as the price engine sees them, in words and as a worked example,
-and the tariffs a partner's chargers name that we do not hold."""
+the tariffs a partner's chargers name that we do not hold, and a location's times and opening
+hours as a driver or staff member reads them (in the charger's own time zone)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.db import connection
 
@@ -135,3 +138,72 @@ def missing_tariffs(partner_id: int, *, most_used: int = 10) -> MissingTariffs:
                 per_key[key] = per_key.get(key, 0) + count
     top = sorted(per_key.items(), key=lambda item: (-item[1], item[0]))[:most_used]
     return MissingTariffs(tariffs=len(per_key), connectors=connectors, most_used=top)
+
+
+# A location's times, in its own time zone ---------------------------------------------------------
+
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")  # OCPI weekday 1 is Monday
+
+
+def _zone(time_zone: str) -> dt.tzinfo:
+    try:
+        return ZoneInfo(time_zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        return dt.UTC  # intake refuses unknown zones; an old row is still shown, in UTC
+
+
+def _clock(value: dt.datetime, zone: dt.tzinfo) -> str:
+    local = value.astimezone(zone)
+    return f"{local.day} {local:%b %Y, %H:%M} {local.tzname()}"
+
+
+def local_time(value: dt.datetime | None, time_zone: str) -> str:
+    """A moment as read at the charger ("29 Oct 2026, 07:41 CET"), with UTC beside it when the
+    charger's clock is not on UTC then: staff compare it with partners' logs, which are in UTC."""
+    if value is None:
+        return "—"
+    zone = _zone(time_zone)
+    shown = _clock(value, zone)
+    if value.astimezone(zone).utcoffset():
+        shown += f" ({value.astimezone(dt.UTC):%H:%M} UTC)"
+    return shown
+
+
+def _period(period: dict[str, Any], zone: dt.tzinfo) -> str:
+    begin = dt.datetime.fromisoformat(period["period_begin"]).astimezone(zone)
+    end = dt.datetime.fromisoformat(period["period_end"]).astimezone(zone)
+    if begin.date() == end.date():
+        return f"{begin.day} {begin:%b %Y} {begin:%H:%M}–{end:%H:%M}"
+    return f"{begin.day} {begin:%b %Y %H:%M} – {end.day} {end:%b %Y %H:%M}"
+
+
+def describe_opening_times(hours: dict[str, Any] | None, time_zone: str) -> str:
+    """OCPI opening_times in plain words, days grouped: "Mon–Fri 08:00–20:00; Sat 09:00–14:00; Sun
+    closed." Regular hours are local times already; exceptional periods are UTC, shown locally."""
+    if not hours:
+        return "Opening hours not published."
+    parts = []
+    if hours.get("twentyfourseven"):
+        parts.append("Open 24/7")
+    else:
+        by_day: dict[int, list[str]] = {day: [] for day in range(1, 8)}
+        for period in hours.get("regular_hours") or ():
+            by_day[int(period["weekday"])].append(f"{period['period_begin']}–{period['period_end']}")
+        groups: list[list[Any]] = []  # [first day, last day, periods]
+        for day in range(1, 8):
+            periods = ", ".join(sorted(by_day[day])) or "closed"
+            if groups and groups[-1][2] == periods:
+                groups[-1][1] = day
+            else:
+                groups.append([day, day, periods])
+        parts.append("; ".join(
+            f"{_DAYS[first - 1] if first == last else f'{_DAYS[first - 1]}–{_DAYS[last - 1]}'} {periods}"
+            for first, last, periods in groups
+        ))
+    zone = _zone(time_zone)
+    for label, name in (("Also open", "exceptional_openings"), ("Closed", "exceptional_closings")):
+        exceptional: list[dict[str, Any]] = hours.get(name) or []
+        if exceptional:
+            more = f" and {len(exceptional) - 3} more" if len(exceptional) > 3 else ""
+            parts.append(f"{label} {', '.join(_period(p, zone) for p in exceptional[:3])}{more}")
+    return ". ".join(parts) + "."

@@ -7,7 +7,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.html import format_html
-from leaflet.admin import LeafletGeoAdmin
+from leaflet import app_settings as leaflet_settings
 
 from roaming import selectors, tasks
 from roaming.models import (
@@ -20,6 +20,7 @@ from roaming.models import (
     Tariff,
     TariffVersion,
 )
+from roaming.services.network import connector_power_w
 
 
 class ReadOnlyMixin:
@@ -37,14 +38,28 @@ class ReadOnlyMixin:
 
 class EVSEInline(ReadOnlyMixin, admin.TabularInline):
     model = EVSE
-    fields = ("uid", "evse_id", "status", "capabilities", "last_updated")
+    fields = ("uid", "evse_id", "status", "status_since", "sockets", "capabilities")
     readonly_fields = fields
     extra = 0
     show_change_link = True
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet[EVSE]:
+        return super().get_queryset(request).select_related("location").prefetch_related("connectors").order_by("pk")
+
+    @admin.display(description="Last change (charger's time)")
+    def status_since(self, evse: EVSE) -> str:
+        return selectors.local_time(evse.last_updated, evse.location.time_zone)
+
+    @admin.display(description="Connectors")
+    def sockets(self, evse: EVSE) -> str:
+        return ", ".join(
+            f"{c.standard} {c.format.lower()} {connector_power_w(c.power_type, c.max_voltage, c.max_amperage, c.max_electric_power) / 1000:g} kW"
+            for c in evse.connectors.all()
+        ) or "—"
+
 
 @admin.register(Location)
-class LocationAdmin(ReadOnlyMixin, LeafletGeoAdmin):
+class LocationAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_display = ("name", "city", "country", "partner", "evse_count", "available_evse_count", "max_power_kw", "is_visible", "last_updated")
     list_filter = ("is_visible", "country", "remote_start_capable", "ad_hoc_payment_capable", "partner")
     search_fields = ("name", "address", "city", "ocpi_id", "key")
@@ -55,6 +70,46 @@ class LocationAdmin(ReadOnlyMixin, LeafletGeoAdmin):
 
     # Each one is a call to the partner: a bounded number per action.
     FETCH_AT_MOST = 20
+
+    readonly_fields = ("on_the_map", "opening_hours", "status_as_of", "last_updated_local")
+    fieldsets = (
+        (None, {"fields": ("name", "address", "postal_code", "city", "state", "country", "on_the_map", "time_zone",
+                           "opening_hours", "charging_when_closed", "parking_type", "facilities")}),
+        ("Right now", {"fields": ("is_visible", "evse_count", "available_evse_count", "status_as_of", "max_power_kw",
+                                  "connector_standards", "remote_start_capable", "ad_hoc_payment_capable")}),
+        ("Operator", {"fields": ("partner", "operator_name", "suboperator_name", "owner_name", "publish", "publish_allowed_to")}),
+        ("As the CPO sent it", {"fields": ("country_code", "party_id", "ocpi_id", "key", "last_updated_local", "received_at", "raw")}),
+    )
+
+    class Media:
+        css = {"all": ("leaflet/leaflet.css",)}
+        js = ("leaflet/leaflet.js", "roaming/location_map.js")
+
+    @admin.display(description="On the map")
+    def on_the_map(self, location: Location) -> str:
+        if location.point is None:
+            return "—"
+        latitude, longitude = location.point.y, location.point.x
+        _name, tiles, options = leaflet_settings["TILES"][0]
+        return format_html(
+            '<div data-charger-map data-lat="{}" data-lon="{}" data-name="{}" data-tiles="{}" data-attribution="{}"'
+            ' style="height:260px;width:600px;max-width:100%"></div>'
+            '<p><a href="https://www.openstreetmap.org/?mlat={}&amp;mlon={}#map=18/{}/{}" target="_blank" rel="noopener">{}, {}</a></p>',
+            latitude, longitude, location.name or location.address, tiles, options.get("attribution", ""),
+            latitude, longitude, latitude, longitude, f"{latitude:.6f}", f"{longitude:.6f}",
+        )
+
+    @admin.display(description="Opening hours")
+    def opening_hours(self, location: Location) -> str:
+        return selectors.describe_opening_times(location.opening_times, location.time_zone)
+
+    @admin.display(description="Status as of (charger's time)")
+    def status_as_of(self, location: Location) -> str:
+        return selectors.local_time(location.status_updated_at, location.time_zone)
+
+    @admin.display(description="Last updated (charger's time)")
+    def last_updated_local(self, location: Location) -> str:
+        return selectors.local_time(location.last_updated, location.time_zone)
 
     def has_fetch_permission(self, request: HttpRequest) -> bool:
         # Asking a partner for data is operating its connection: those who may change partners.
