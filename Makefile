@@ -6,7 +6,9 @@ setup:
 demo: setup
 	@bash scripts/demo.sh
 
-test: setup
+# The tests also drive Debian's Chromium (headless) for the pages.
+test:
+	@EXTRA_DEBIAN_PACKAGES="chromium" bash scripts/setup.sh
 	@.venv/bin/python -m pytest $(PYTEST_ARGS)
 
 lint: setup

@@ -25,7 +25,7 @@ if command -v dpkg-query >/dev/null 2>&1; then
       apt-get update -qq
       DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
     else
-      echo "GeoDjango needs these Debian packages. Run this, then try again:"
+      echo "The project needs these Debian packages. Run this, then try again:"
       echo "    sudo apt-get install -y$missing"
       exit 1
     fi
@@ -73,6 +73,6 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$wanted" ]; then
   say "Installing Python requirements"
   .venv/bin/python -m pip install -q --upgrade pip 2>&1 | grep -v "^WARNING: Location" || true
   .venv/bin/python -m pip install -q -r requirements.txt 2>&1 | grep -v "^WARNING: Location" || true
-  .venv/bin/python -c 'import django, celery, pydantic, httpx, rest_framework' || { echo "requirements did not install"; exit 1; }
+  .venv/bin/python -c 'import django, celery, pydantic, httpx, rest_framework, playwright' || { echo "requirements did not install"; exit 1; }
   echo "$wanted" > "$stamp"
 fi

@@ -1,6 +1,10 @@
-"""Shared fixtures: a real eMSP server (pytest-django's live_server) and a real CPO simulator."""
+"""Shared fixtures: a real eMSP server (pytest-django's live_server), a real CPO simulator, a real
+Celery worker and a real headless Chromium."""
 
 from __future__ import annotations
+
+import os
+import shutil
 
 import pytest
 
@@ -87,3 +91,44 @@ def celery_worker_process(request, transactional_db, settings):
         process.wait(timeout=15)
     except subprocess.TimeoutExpired:
         process.kill()
+
+
+CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """Debian's Chromium, headless, driven by Playwright (the project's set-up installs both).
+
+    Without it, browser tests are skipped with the reason on a developer's machine and fail in CI
+    (CI=true), which must run everything it can.
+    """
+    if CHROMIUM is None:
+        message = "no Chromium here: run scripts/setup.sh as root (Debian package chromium) or set CHROMIUM=/path"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API runs an event loop in this thread, and Django refuses ORM calls from a
+    # thread with a running loop; the test's own ORM calls (fixtures, assertions) are plain sync code.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def browser_page(chromium, live_server):
+    """A fresh browser tab (its own cookies) on our live server. Nothing leaves loopback: any other
+    host (map tiles) is refused at once, as on a machine without internet."""
+    context = chromium.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
+    context.route(
+        lambda url: not url.startswith(live_server.url),
+        lambda route: route.abort(),
+    )
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    yield page
+    context.close()
