@@ -7,6 +7,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.timesince import timesince
 from leaflet import app_settings as leaflet_settings
 
 from roaming import selectors, tasks
@@ -153,7 +154,7 @@ class ConnectorInline(ReadOnlyMixin, admin.TabularInline):
 @admin.register(EVSE)
 class EVSEAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_display = ("__str__", "location", "status", "last_updated")
-    list_filter = ("status",)
+    list_filter = ("status", ("location__partner", admin.RelatedOnlyFieldListFilter))
     search_fields = ("uid", "evse_id", "location__name")
     inlines = [ConnectorInline]
     list_select_related = ("location",)
@@ -199,6 +200,33 @@ def _minutes(span: dt.timedelta) -> str:
     return f"{seconds} s" if seconds < 120 else f"{seconds // 60} min"
 
 
+def run_progress(run: SyncRun) -> str:
+    """How far a running pull is, or that it stalled (its worker died) and will be resumed."""
+    from roaming.services.sync import STALE_AFTER
+
+    now = timezone.now()
+    done = run.objects_stored + run.rejected
+    progress = f"{done:,} objects"
+    if run.total_reported:
+        progress = f"{done:,} of {run.total_reported:,} objects ({min(done / run.total_reported, 1):.0%})"
+    heartbeat = run.heartbeat_at or run.started_at
+    if now - heartbeat >= STALE_AFTER:
+        return f"stalled: no page for {_minutes(now - heartbeat)}; the next pull resumes it ({progress})"
+    return f"running for {_minutes(now - run.started_at)}: {progress}"
+
+
+def run_outcome(run: SyncRun) -> str:
+    """One run in a sentence, for the partner's page."""
+    if run.state == SyncRun.State.RUNNING:
+        return run_progress(run)
+    when = run.finished_at or run.heartbeat_at or run.started_at
+    at = f"{timesince(when)} ago ({when:%d %b %Y %H:%M} UTC)"
+    if run.state == SyncRun.State.FAILED:
+        return f"failed {at}: {run.error[:200] or 'no reason recorded'}"
+    seconds = run.duration_seconds or 0
+    return f"succeeded {at}: {run.objects_stored:,} stored, {run.rejected:,} quarantined, in {seconds:.1f} s"
+
+
 @admin.register(SyncRun)
 class SyncRunAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_display = (
@@ -210,22 +238,10 @@ class SyncRunAdmin(ReadOnlyMixin, admin.ModelAdmin):
     @admin.display(description="Duration")
     def duration(self, run: SyncRun) -> str:
         """How long it took; for a running pull, how far it is (each page commits its progress)."""
-        from roaming.services.sync import STALE_AFTER
-
         seconds = run.duration_seconds
         if seconds is not None:
             return f"{seconds:.1f} s"
-        if run.state != SyncRun.State.RUNNING:
-            return "—"  # a failed run that never finished
-        now = timezone.now()
-        done = run.objects_stored + run.rejected
-        progress = f"{done:,} objects"
-        if run.total_reported:
-            progress = f"{done:,} of {run.total_reported:,} objects ({min(done / run.total_reported, 1):.0%})"
-        heartbeat = run.heartbeat_at or run.started_at
-        if now - heartbeat >= STALE_AFTER:
-            return f"stalled: no page for {_minutes(now - heartbeat)}; the next pull resumes it ({progress})"
-        return f"running for {_minutes(now - run.started_at)}: {progress}"
+        return run_progress(run) if run.state == SyncRun.State.RUNNING else "—"  # "—": failed before it finished
 
     @admin.display(description="Error")
     def short_error(self, run: SyncRun) -> str:

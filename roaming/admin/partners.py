@@ -7,10 +7,19 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from roaming import selectors, tasks
-from roaming.models import Partner, PartnerEndpoint, PartnerRole
+from roaming.models import (
+    EVSE,
+    Location,
+    Partner,
+    PartnerEndpoint,
+    PartnerRole,
+    QuarantinedObject,
+    SyncRun,
+    Tariff,
+)
 from roaming.services import credentials as service
 
 
@@ -49,6 +58,7 @@ class PartnerAdmin(admin.ModelAdmin):
         "created_at",
         "updated_at",
         "token_state",
+        "pulls",
         "tariffs_missing",
     )
     fields = ("name", "token_base64", *readonly_fields)
@@ -90,6 +100,49 @@ class PartnerAdmin(admin.ModelAdmin):
         )
         outbound = "held (hidden)" if partner.outbound_token else "none"
         return f"Their token for us: {inbound}. Our token for them: {outbound}."
+
+    @admin.display(description="Pulls and what we hold")
+    def pulls(self, partner: Partner) -> str:
+        """Each module's last pull (and, when that one did not succeed, the last that did), and what
+        we hold of the partner's, linked to the lists. The change page only: a few counts."""
+        from roaming.admin.network import run_outcome
+        from roaming.services.sync import MODULES
+
+        if partner.pk is None:
+            return "—"
+        lines = []
+        for module in MODULES:
+            name = module.capitalize()
+            if not partner.endpoint_url(module, "SENDER"):
+                lines.append(format_html("{}: it publishes none to pull (pushes only).", name))
+                continue
+            runs = SyncRun.objects.filter(partner=partner, module=module).order_by("-started_at", "-pk")
+            latest = runs.first()
+            if latest is None:
+                lines.append(format_html("{}: never pulled.", name))
+                continue
+            line = f"{name}: the last pull ({latest.get_mode_display().lower()}) {run_outcome(latest)}"
+            if latest.state != SyncRun.State.SUCCEEDED:
+                success = runs.filter(state=SyncRun.State.SUCCEEDED).first()
+                line += f". The last that succeeded: {run_outcome(success)}" if success else ". None has succeeded yet"
+            lines.append(format_html("{}.", line))
+        locations = Location.objects.filter(partner=partner)
+        evses = EVSE.objects.filter(location__partner=partner).exclude(status=EVSE.Status.REMOVED)
+        held = [
+            ("location", locations.count(), "location", locations.filter(is_visible=True).count(), "shown to drivers"),
+            ("evse", evses.count(), "EVSE", evses.filter(status=EVSE.Status.AVAILABLE).count(), "available now"),
+            ("tariff", Tariff.objects.filter(partner=partner, deleted_at__isnull=True).count(), "tariff", None, ""),
+            ("quarantinedobject", QuarantinedObject.objects.filter(partner=partner).count(), "object in quarantine", None, ""),
+        ]
+        links = []
+        for model, count, label, part, part_label in held:
+            query = "location__partner__id__exact" if model == "evse" else "partner__id__exact"
+            url = reverse(f"admin:roaming_{model}_changelist") + f"?{query}={partner.pk}"
+            noun = label if count == 1 else label.replace("object", "objects") if "object" in label else f"{label}s"
+            extra = f" ({part:,} {part_label})" if part is not None else ""
+            links.append(format_html('<a href="{}">{} {}</a>{}', url, f"{count:,}", noun, extra))
+        lines.append(format_html("We hold {}.", format_html_join(", ", "{}", ((link,) for link in links))))
+        return format_html_join("", "<p>{}</p>", ((line,) for line in lines))
 
     @admin.display(description="Tariffs its chargers name that we lack")
     def tariffs_missing(self, partner: Partner) -> str:

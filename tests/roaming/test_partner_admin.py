@@ -167,3 +167,14 @@ def test_staff_see_how_far_a_running_pull_is_and_when_it_stalled(staff_client, t
     assert "running for 40 s: 12,000 of 50,000 objects (24%)" in html
     assert "stalled: no page for 15 min; the next pull resumes it (300 objects)" in html
     assert "9.3 s" in html
+
+
+def test_a_partner_that_only_pushes_is_said_to_publish_nothing_to_pull(staff_client):
+    partner = PartnerFactory(name="Push-only CPO", role=("BE", "BEC"))
+    _spec_location_and_tariffs(partner, ["11", "12", "13"])
+
+    html = staff_client.get(f"/admin/roaming/partner/{partner.pk}/change/").content.decode()
+
+    assert "Locations: it publishes none to pull (pushes only)." in html
+    assert "Tariffs: it publishes none to pull (pushes only)." in html
+    assert ">1 location</a> (1 shown to drivers)" in html and ">2 EVSEs</a> (1 available now)" in html

@@ -115,3 +115,25 @@ def test_staff_are_told_when_a_pull_cannot_be_queued(client, partner, simulator,
 
     assert f"{partner}: could not be queued (Connection refused)." in said
     assert not SyncRun.objects.exists()
+
+
+def test_the_partner_page_says_how_each_pull_went_and_what_we_hold(client, partner, simulator, network, django_user_model):
+    sync_module(partner=partner, module="locations", full=True)
+    sync_module(partner=partner, module="tariffs", full=True)
+    simulator.faults["tariffs"] = "html"  # then its back end breaks
+    assert sync_partner_module.delay(partner.pk, "tariffs", False).get().startswith("failed: ")  # a permanent error
+    client.force_login(_staff(django_user_model, "view_location", "view_evse", "view_tariff", "view_quarantinedobject"))
+
+    page = client.get(f"/admin/roaming/partner/{partner.pk}/change/").content.decode()
+
+    live = [evse for location in network.locations for evse in location["evses"] if evse["status"] != "REMOVED"]
+    assert "Locations: the last pull (full) succeeded 0\xa0minutes ago" in page
+    assert f"{len(network.locations):,} stored, 0 quarantined" in page
+    assert "Tariffs: the last pull (incremental) failed 0\xa0minutes ago" in page and "HTML" in page
+    assert "The last that succeeded: succeeded 0\xa0minutes ago" in page and f"{len(network.tariffs):,} stored" in page
+    assert f'partner__id__exact={partner.pk}">{len(network.locations):,} locations</a>' in page
+    assert f">{len(live):,} EVSEs</a> ({sum(e['status'] == 'AVAILABLE' for e in live):,} available now)" in page
+    assert f">{len(network.tariffs):,} tariffs</a>" in page
+    # The EVSE link filters by a lookup the EVSE list must allow (else the admin answers "?e=1").
+    evse_list = client.get(f"/admin/roaming/evse/?location__partner__id__exact={partner.pk}")
+    assert evse_list.status_code == 200 and evse_list.context["cl"].result_count == sum(len(site["evses"]) for site in network.locations)
