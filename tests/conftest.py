@@ -96,9 +96,10 @@ def celery_worker_process(request, transactional_db, settings):
 CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium():
-    """Debian's Chromium, headless, driven by Playwright (the project's set-up installs both).
+    """Debian's Chromium, headless, driven by Playwright (the project's set-up installs both), for
+    one test module: Playwright's event loop and its driver process end with the module.
 
     Without it, browser tests are skipped with the reason on a developer's machine and fail in CI
     (CI=true), which must run everything it can.
@@ -110,10 +111,10 @@ def chromium():
         pytest.skip(message)
     from playwright.sync_api import sync_playwright
 
-    # Playwright's sync API runs an event loop in this thread, and Django refuses ORM calls from a
-    # thread with a running loop; the test's own ORM calls (fixtures, assertions) are plain sync code.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    with sync_playwright() as playwright:
+    with pytest.MonkeyPatch.context() as patch, sync_playwright() as playwright:
+        # Playwright's sync API keeps an event loop running in this thread, and Django refuses ORM
+        # calls from a thread with a running loop; the test's own ORM calls are plain sync code.
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
         browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
         yield browser
         browser.close()

@@ -35,7 +35,7 @@ def _snapshot() -> list[tuple]:
     return [tuple(locations), tuple(evses), tuple(connectors)]
 
 
-def test_pages_prepared_by_worker_processes_store_exactly_what_a_thread_stores(partner, settings):
+def test_pages_prepared_by_worker_processes_store_exactly_what_a_thread_stores(partner, settings, new_children):
     assert forked.can_fork()
     settings.OCPI_SYNC_WORKERS = 0
     run = sync.sync_module(partner=partner, module="locations", full=True)
@@ -54,7 +54,15 @@ def test_pages_prepared_by_worker_processes_store_exactly_what_a_thread_stores(p
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
         assert cursor.fetchone()[0] == 1
-    assert not _children()
+    assert not new_children()
+
+
+@pytest.fixture
+def new_children():
+    """The child processes the test started that still exist, zombies included (this process may
+    have others from before: a session's browser, say)."""
+    before = set(_children())
+    return lambda: [pid for pid in _children() if pid not in before]
 
 
 def _children() -> list[int]:
@@ -72,7 +80,7 @@ def _children() -> list[int]:
     return found
 
 
-def test_a_worker_that_dies_fails_the_run_retryably_and_the_next_run_resumes(partner, network, settings, monkeypatch):
+def test_a_worker_that_dies_fails_the_run_retryably_and_the_next_run_resumes(partner, network, settings, monkeypatch, new_children):
     settings.OCPI_SYNC_WORKERS = 2
     network_ids = [location["id"].upper() for location in network.locations]
     real = sync._prepare_page
@@ -93,7 +101,7 @@ def test_a_worker_that_dies_fails_the_run_retryably_and_the_next_run_resumes(par
     run = SyncRun.objects.get()
     assert run.state == SyncRun.State.FAILED and not run.error_permanent
     assert run.pages == 2 and Location.objects.count() == 40  # pages 1 and 2 were stored
-    assert not _children()
+    assert not new_children()
 
     monkeypatch.setattr(sync, "_prepare_page", real)
     assert sync.resume_failed(partner=partner, module="locations") is not None
@@ -102,7 +110,7 @@ def test_a_worker_that_dies_fails_the_run_retryably_and_the_next_run_resumes(par
     assert Location.objects.count() == 90
 
 
-def test_an_error_raised_in_a_worker_reaches_the_run_with_its_message(partner, settings, monkeypatch):
+def test_an_error_raised_in_a_worker_reaches_the_run_with_its_message(partner, settings, monkeypatch, new_children):
     settings.OCPI_SYNC_WORKERS = 2
 
     def broken(body, **kwargs):
@@ -111,10 +119,10 @@ def test_an_error_raised_in_a_worker_reaches_the_run_with_its_message(partner, s
     monkeypatch.setattr(sync, "_prepare_page", broken)
     with pytest.raises(ValueError, match="a bug in row building"):
         sync.sync_module(partner=partner, module="locations", full=True)
-    assert not _children()
+    assert not new_children()
 
 
-def test_a_fork_pool_answers_in_order_and_carries_exceptions():
+def test_a_fork_pool_answers_in_order_and_carries_exceptions(new_children):
     def work(job):
         if job == "boom":
             raise KeyError(job)
@@ -130,7 +138,7 @@ def test_a_fork_pool_answers_in_order_and_carries_exceptions():
             pool.result(1)
         pool.submit(1, 21)  # the worker lives on after a failed job
         assert pool.result(1) == 42
-    assert not _children()
+    assert not new_children()
 
 
 @pytest.mark.parametrize("geometry", ["a point in another SRID", "a line"])
