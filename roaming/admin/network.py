@@ -37,7 +37,13 @@ class ReadOnlyMixin:
         return False
 
 
-class EVSEInline(ReadOnlyMixin, admin.TabularInline):
+class EvseTimeMixin:
+    @admin.display(description="Last change (charger's time)", ordering="last_updated")
+    def status_since(self, evse: EVSE) -> str:
+        return selectors.local_time(evse.last_updated, evse.location.time_zone)
+
+
+class EVSEInline(EvseTimeMixin, ReadOnlyMixin, admin.TabularInline):
     model = EVSE
     fields = ("uid", "evse_id", "status", "status_since", "sockets", "capabilities")
     readonly_fields = fields
@@ -47,9 +53,6 @@ class EVSEInline(ReadOnlyMixin, admin.TabularInline):
     def get_queryset(self, request: HttpRequest) -> QuerySet[EVSE]:
         return super().get_queryset(request).select_related("location").prefetch_related("connectors").order_by("pk")
 
-    @admin.display(description="Last change (charger's time)")
-    def status_since(self, evse: EVSE) -> str:
-        return selectors.local_time(evse.last_updated, evse.location.time_zone)
 
     @admin.display(description="Connectors")
     def sockets(self, evse: EVSE) -> str:
@@ -61,7 +64,9 @@ class EVSEInline(ReadOnlyMixin, admin.TabularInline):
 
 @admin.register(Location)
 class LocationAdmin(ReadOnlyMixin, admin.ModelAdmin):
-    list_display = ("name", "city", "country", "partner", "evse_count", "available_evse_count", "max_power_kw", "is_visible", "last_updated")
+    list_display = (
+        "name", "city", "country", "partner", "evse_count", "available_evse_count", "max_power_kw", "is_visible", "last_updated_local",
+    )  # fmt: skip
     list_filter = ("is_visible", "country", "remote_start_capable", "ad_hoc_payment_capable", "partner")
     search_fields = ("name", "address", "city", "ocpi_id", "key")
     inlines = [EVSEInline]
@@ -108,7 +113,7 @@ class LocationAdmin(ReadOnlyMixin, admin.ModelAdmin):
     def status_as_of(self, location: Location) -> str:
         return selectors.local_time(location.status_updated_at, location.time_zone)
 
-    @admin.display(description="Last updated (charger's time)")
+    @admin.display(description="Last updated (charger's time)", ordering="last_updated")
     def last_updated_local(self, location: Location) -> str:
         return selectors.local_time(location.last_updated, location.time_zone)
 
@@ -152,8 +157,8 @@ class ConnectorInline(ReadOnlyMixin, admin.TabularInline):
 
 
 @admin.register(EVSE)
-class EVSEAdmin(ReadOnlyMixin, admin.ModelAdmin):
-    list_display = ("__str__", "location", "status", "last_updated")
+class EVSEAdmin(EvseTimeMixin, ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ("__str__", "location", "status", "status_since")
     list_filter = ("status", ("location__partner", admin.RelatedOnlyFieldListFilter))
     search_fields = ("uid", "evse_id", "location__name")
     inlines = [ConnectorInline]

@@ -178,3 +178,14 @@ def test_a_partner_that_only_pushes_is_said_to_publish_nothing_to_pull(staff_cli
     assert "Locations: it publishes none to pull (pushes only)." in html
     assert "Tariffs: it publishes none to pull (pushes only)." in html
     assert ">1 location</a> (1 shown to drivers)" in html and ">2 EVSEs</a> (1 available now)" in html
+
+
+def test_staff_read_evse_and_location_times_in_the_chargers_own_zone(staff_client):
+    partner = PartnerFactory(name="Gent CPO", role=("BE", "BEC"))
+    _spec_location_and_tariffs(partner, [])  # in Europe/Brussels, last changes in UTC on the wire
+
+    evses = staff_client.get("/admin/roaming/evse/").content.decode()
+    locations = staff_client.get("/admin/roaming/location/").content.decode()
+
+    assert "28 Jun 2015, 10:12 CEST (08:12 UTC)" in evses  # EVSE 3256
+    assert "29 Jun 2015, 22:39 CEST (20:39 UTC)" in evses and "29 Jun 2015, 22:39 CEST (20:39 UTC)" in locations
