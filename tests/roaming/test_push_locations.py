@@ -10,6 +10,8 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from roaming.models import EVSE, Connector, Location, Partner, PartnerRole
 from tests.ocpi_wire.paths import example
@@ -1103,3 +1105,55 @@ def test_a_status_only_patch_writes_exactly_what_a_general_patch_writes(client, 
     document, state = short
     assert [evse["status"] for evse in document["evses"]] == ["BLOCKED", "REMOVED"]
     assert state["Location"][0]["available_evse_count"] == 0 and state["Location"][0]["evse_count"] == 1
+
+
+
+def _summary_recomputed(location: Location) -> dict[str, Any]:
+    from roaming.services.network import SUMMARY_FIELDS, facts_from_row, summarize
+
+    evses = list(EVSE.objects.filter(location=location).prefetch_related("connectors"))
+    recomputed = summarize(publish=location.publish, evses=[facts_from_row(e, list(e.connectors.all())) for e in evses])
+    return {name: (getattr(location, name), recomputed[name]) for name in SUMMARY_FIELDS}
+
+
+_STATUSES = ["AVAILABLE", "BLOCKED", "CHARGING", "INOPERATIVE", "OUTOFORDER", "PLANNED", "REMOVED", "RESERVED", "UNKNOWN"]
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    changes=st.lists(
+        st.tuples(st.sampled_from(["3256", "3257", "9999"]), st.sampled_from(_STATUSES), st.integers(-3, 4), st.sampled_from(["", ".250", ".5"])),
+        min_size=1,
+        max_size=12,
+    )
+)
+def test_any_sequence_of_status_changes_leaves_the_rows_and_the_summary_as_the_general_path_would(client, token, monkeypatch, changes):
+    """On PostgreSQL a status change between live statuses is one statement that moves the
+    summary by the EVSE's old and new status; the general path recomputes it from every EVSE.
+    Random sequences (removals, older and equal times, an unknown EVSE) must end the same."""
+    from roaming.services import push
+
+    def run() -> tuple[dict[str, Any], dict[str, list[dict[str, Any]]]]:
+        Location.objects.all().delete()
+        assert call(client, "PUT", LOC, token, body=spec_location()).status_code == 201
+        clock = dt.datetime(2019, 6, 24, 12, 0, tzinfo=dt.UTC)
+        for uid, status, step, fraction in changes:
+            clock += dt.timedelta(seconds=step)
+            body = {"status": status, "last_updated": clock.strftime("%Y-%m-%dT%H:%M:%S") + fraction + "Z"}
+            assert call(client, "PATCH", f"{LOC}/{uid}", token, body=body).status_code in (200, 404)
+        location = Location.objects.get()
+        assert all(stored == recomputed for stored, recomputed in _summary_recomputed(location).values()), _summary_recomputed(location)
+        state = network_state()
+        for row in state["Location"]:
+            row.pop("received_at")
+        for table in state.values():
+            for row in table:
+                row.pop("id")
+                row.pop("location_id", None)
+                row.pop("evse_id", None) if "id_key" in row else None
+        return held(client, token), state
+
+    with monkeypatch.context() as patch:
+        patch.setattr(push, "_status_in_one_statement", lambda *args: False)
+        general = run()
+    assert run() == general
