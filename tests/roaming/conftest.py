@@ -8,6 +8,7 @@ import datetime as dt
 
 import pytest
 
+from config.celery import app
 from roaming.models import Partner
 from roaming.services.credentials import register_with_partner
 from roaming.simulator.network import build_network
@@ -30,3 +31,13 @@ def partner(emsp, simulator, network, page_limit, settings) -> Partner:
     settings.OCPI_PAGE_LIMIT = page_limit
     simulator.network = network
     return register_with_partner(versions_url=simulator.versions_url, token_a=simulator.token_a)
+
+
+@pytest.fixture
+def eager_tasks():
+    """Celery runs what is queued in the caller (a request, a test) at once, as a worker would
+    moments later."""
+    eager = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = eager

@@ -11,7 +11,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from config.celery import app
 from roaming import selectors
 from roaming.models import Location, Tariff
 from roaming.services.sync import sync_module
@@ -23,11 +22,8 @@ PHONE = {"width": 390, "height": 844}
 
 
 @pytest.fixture(autouse=True)
-def _eager_tasks():
-    eager = app.conf.task_always_eager
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = eager
+def _eager(eager_tasks):
+    pass
 
 
 @pytest.fixture

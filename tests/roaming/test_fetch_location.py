@@ -12,7 +12,6 @@ import pytest
 from django.core.cache import cache
 from kombu.exceptions import OperationalError
 
-from config.celery import app
 from roaming.models import EVSE, Connector, Location, QuarantinedObject, RepairedObject
 from roaming.services import fetch
 from roaming.tasks import fetch_location
@@ -25,15 +24,12 @@ BASE = "/ocpi/2.2.1/locations"
 
 
 @pytest.fixture(autouse=True)
-def _eager_tasks_and_a_clean_guard(settings):
+def _eager_tasks_and_a_clean_guard(settings, eager_tasks):
     # The once-a-minute guard lives in the cache, which outlives a test's database and, with Redis,
     # is shared with other test processes: each test gets a cache of its own.
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "fetch-tests"}}
     cache.clear()
-    eager = app.conf.task_always_eager
-    app.conf.task_always_eager = True
     yield
-    app.conf.task_always_eager = eager
     cache.clear()
 
 

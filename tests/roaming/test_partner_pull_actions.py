@@ -10,7 +10,6 @@ import datetime as dt
 import pytest
 from kombu.exceptions import OperationalError
 
-from config.celery import app
 from roaming import selectors
 from roaming.models import EVSE, Partner, SyncRun, Tariff
 from roaming.services.sync import sync_module
@@ -20,11 +19,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture(autouse=True)
-def _eager_tasks():
-    eager = app.conf.task_always_eager
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = eager
+def _eager(eager_tasks):
+    pass
 
 
 def _staff(django_user_model, *permissions: str):
