@@ -159,6 +159,7 @@ class ConnectorInline(ReadOnlyMixin, admin.TabularInline):
 @admin.register(EVSE)
 class EVSEAdmin(EvseTimeMixin, ReadOnlyMixin, admin.ModelAdmin):
     list_display = ("__str__", "location", "status", "status_since")
+    readonly_fields = ("status_since",)
     list_filter = ("status", ("location__partner", admin.RelatedOnlyFieldListFilter))
     search_fields = ("uid", "evse_id", "location__name")
     inlines = [ConnectorInline]

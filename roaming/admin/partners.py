@@ -182,7 +182,8 @@ class PartnerAdmin(admin.ModelAdmin):
     def _queue_pulls(self, request: HttpRequest, queryset: QuerySet[Partner], *, full: bool) -> None:
         """Queued, not run in the request: a national network takes a while, and a hanging partner
         would hold the web worker for its timeouts and retries. The sync runs page shows each."""
-        from roaming.services.sync import MODULES
+        from roaming.admin.network import run_progress
+        from roaming.services.sync import MODULES, STALE_AFTER
 
         kind = "a full pull" if full else "a pull of what changed"
         for partner in queryset.prefetch_related("endpoints"):
@@ -193,13 +194,29 @@ class PartnerAdmin(admin.ModelAdmin):
             if not modules:
                 self.message_user(request, f"{partner}: publishes neither locations nor tariffs to pull.", messages.WARNING)
                 continue
+            runs = reverse("admin:roaming_syncrun_changelist") + f"?partner__id__exact={partner.pk}"
+            # A pull already under way would make the queued one skip itself: say so instead.
+            running = {
+                run.module: run
+                for run in SyncRun.objects.filter(partner=partner, module__in=modules, state=SyncRun.State.RUNNING)
+                if timezone.now() - (run.heartbeat_at or run.started_at) < STALE_AFTER
+            }
+            for module, run in running.items():
+                self.message_user(
+                    request,
+                    format_html('{}: a pull of its {} is already running ({}). <a href="{}">Its sync runs</a> show how it goes.',
+                                partner, module, run_progress(run), runs),
+                    messages.WARNING,
+                )
+            modules = [module for module in modules if module not in running]
+            if not modules:
+                continue
             try:
                 for module in modules:
                     tasks.sync_partner_module.delay(partner.pk, module, full)
             except Exception as error:  # noqa: BLE001 - the broker is down: say so, do not fail the page
                 self.message_user(request, f"{partner}: could not be queued ({error}).", messages.ERROR)
                 continue
-            runs = reverse("admin:roaming_syncrun_changelist") + f"?partner__id__exact={partner.pk}"
             self.message_user(
                 request,
                 format_html(

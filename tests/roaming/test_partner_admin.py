@@ -188,4 +188,6 @@ def test_staff_read_evse_and_location_times_in_the_chargers_own_zone(staff_clien
     locations = staff_client.get("/admin/roaming/location/").content.decode()
 
     assert "28 Jun 2015, 10:12 CEST (08:12 UTC)" in evses  # EVSE 3256
+    evse = EVSE.objects.get(uid="3256")
+    assert "28 Jun 2015, 10:12 CEST (08:12 UTC)" in staff_client.get(f"/admin/roaming/evse/{evse.pk}/change/").content.decode()
     assert "29 Jun 2015, 22:39 CEST (20:39 UTC)" in evses and "29 Jun 2015, 22:39 CEST (20:39 UTC)" in locations

@@ -6,6 +6,7 @@ as a worker would moments later."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from kombu.exceptions import OperationalError
@@ -133,3 +134,20 @@ def test_the_partner_page_says_how_each_pull_went_and_what_we_hold(client, partn
     # The EVSE link filters by a lookup the EVSE list must allow (else the admin answers "?e=1").
     evse_list = client.get(f"/admin/roaming/evse/?location__partner__id__exact={partner.pk}")
     assert evse_list.status_code == 200 and evse_list.context["cl"].result_count == sum(len(site["evses"]) for site in network.locations)
+
+
+def test_a_pull_already_running_is_said_and_not_queued_again(client, partner, simulator, django_user_model):
+    from django.utils import timezone
+
+    SyncRun.objects.create(
+        partner=partner, module="locations", mode="FULL", started_at=timezone.now(), heartbeat_at=timezone.now(),
+        objects_stored=2_000, total_reported=50_000,
+    )
+    simulator.requests.clear()
+    client.force_login(_staff(django_user_model, "change_partner"))
+
+    said = _run_action(client, "full_pull_now", [partner])
+
+    assert re.search(rf"{partner}: a pull of its locations is already running \(running for \d+ s: 2,000 of 50,000 objects \(4%\)\)", said)
+    assert f"{partner}: a full pull of its tariffs is queued." in said
+    assert _pulls(simulator, "locations") == [] and _pulls(simulator, "tariffs")
