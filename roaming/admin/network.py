@@ -226,7 +226,8 @@ def run_outcome(run: SyncRun) -> str:
     if run.state == SyncRun.State.RUNNING:
         return run_progress(run)
     when = run.finished_at or run.heartbeat_at or run.started_at
-    at = f"{timesince(when)} ago ({when:%d %b %Y %H:%M} UTC)"
+    since = timesince(when)
+    at = f"{'just now' if since.startswith('0') else since + ' ago'} ({when:%d %b %Y %H:%M} UTC)"
     if run.state == SyncRun.State.FAILED:
         return f"failed {at}: {run.error[:200] or 'no reason recorded'}"
     seconds = run.duration_seconds or 0
@@ -256,7 +257,8 @@ class SyncRunAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
 @admin.register(QuarantinedObject)
 class QuarantinedObjectAdmin(ReadOnlyMixin, admin.ModelAdmin):
-    list_display = ("received_at", "partner", "module", "object_id", "reason")
+    # Why first: it is what staff come for, and the last columns of a wide list scroll out of sight.
+    list_display = ("why", "object_id", "partner", "module", "received_at")
     list_filter = ("module", "partner")
     search_fields = ("object_id", "reason")
     list_select_related = ("partner",)
@@ -267,15 +269,19 @@ class QuarantinedObjectAdmin(ReadOnlyMixin, admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return True  # staff clear the quarantine once a partner fixed its data
 
+    @admin.display(description="Why it was not stored", ordering="reason")
+    def why(self, obj: QuarantinedObject) -> str:
+        return obj.reason if len(obj.reason) <= 200 else obj.reason[:200] + "…"  # whole on its page
+
 
 @admin.register(RepairedObject)
 class RepairedObjectAdmin(ReadOnlyMixin, admin.ModelAdmin):
-    list_display = ("received_at", "partner", "module", "object_id", "first_repair", "repair_count")
+    list_display = ("first_repair", "repair_count", "object_id", "partner", "module", "received_at")
     list_filter = ("module", "partner")
     search_fields = ("object_id",)
     list_select_related = ("partner",)
 
-    @admin.display(description="Repair")
+    @admin.display(description="What was repaired (the first)")
     def first_repair(self, obj: RepairedObject) -> str:
         return obj.repairs[0] if obj.repairs else "—"
 

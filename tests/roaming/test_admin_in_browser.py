@@ -119,3 +119,25 @@ def test_staff_see_a_charger_on_the_map_with_its_hours_and_times_in_its_own_zone
     evses = page.locator(".inline-related tbody tr.has_original, .inline-related tbody tr.form-row")
     assert evses.count() == location.evses.count()
     assert " kW" in evses.first.inner_text()
+
+
+def test_staff_read_why_an_object_was_quarantined_without_scrolling(browser_page, partner, operator):
+    from django.contrib.auth.models import Permission
+
+    from roaming.models import QuarantinedObject
+
+    page = browser_page
+    operator.user_permissions.add(Permission.objects.get(codename="view_quarantinedobject"))
+    reason = "coordinates.latitude: '55.33' is not a latitude in decimal degrees with 5 to 7 decimals; " * 2
+    QuarantinedObject.objects.create(partner=partner, module="locations", object_id="6192f7e0-d802-4b0a-bf2e-7e7d0cd694fd", reason=reason)
+    sign_in(page, operator)
+
+    page.goto("/admin/roaming/quarantinedobject/")
+
+    cell = page.locator("#result_list tbody tr").first.get_by_text("coordinates.latitude", exact=False)
+    inside = page.evaluate(
+        "(cell) => { const box = cell.closest('.results').getBoundingClientRect(), c = cell.getBoundingClientRect();"
+        " return c.left >= box.left && c.right <= box.right + 1; }",
+        cell.element_handle(),
+    )
+    assert inside, "the reason is cut off by the list's own scroll box"
