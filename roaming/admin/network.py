@@ -208,16 +208,13 @@ def _minutes(span: dt.timedelta) -> str:
 
 def run_progress(run: SyncRun) -> str:
     """How far a running pull is, or that it stalled (its worker died) and will be resumed."""
-    from roaming.services.sync import STALE_AFTER
-
     now = timezone.now()
     done = run.objects_stored + run.rejected
     progress = f"{done:,} objects"
     if run.total_reported:
         progress = f"{done:,} of {run.total_reported:,} objects ({min(done / run.total_reported, 1):.0%})"
-    heartbeat = run.heartbeat_at or run.started_at
-    if now - heartbeat >= STALE_AFTER:
-        return f"stalled: no page for {_minutes(now - heartbeat)}; the next pull resumes it ({progress})"
+    if run.is_stalled(now):
+        return f"stalled: no page for {_minutes(run.silent_for(now))}; the next pull resumes it ({progress})"
     return f"running for {_minutes(now - run.started_at)}: {progress}"
 
 

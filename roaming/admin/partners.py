@@ -128,19 +128,19 @@ class PartnerAdmin(admin.ModelAdmin):
             lines.append(format_html("{}.", line))
         locations = Location.objects.filter(partner=partner)
         evses = EVSE.objects.filter(location__partner=partner).exclude(status=EVSE.Status.REMOVED)
-        held = [
-            ("location", locations.count(), "location", locations.filter(is_visible=True).count(), "shown to drivers"),
-            ("evse", evses.count(), "EVSE", evses.filter(status=EVSE.Status.AVAILABLE).count(), "available now"),
-            ("tariff", Tariff.objects.filter(partner=partner, deleted_at__isnull=True).count(), "tariff", None, ""),
-            ("quarantinedobject", QuarantinedObject.objects.filter(partner=partner).count(), "object in quarantine", None, ""),
-        ]
+        held = [  # (admin list, its partner filter, count, one, many, a part of them or "")
+            ("location", "partner", locations.count(), "location", "locations",
+             f"{locations.filter(is_visible=True).count():,} shown to drivers"),
+            ("evse", "location__partner", evses.count(), "EVSE", "EVSEs",
+             f"{evses.filter(status=EVSE.Status.AVAILABLE).count():,} available now"),
+            ("tariff", "partner", Tariff.objects.filter(partner=partner, deleted_at__isnull=True).count(), "tariff", "tariffs", ""),
+            ("quarantinedobject", "partner", QuarantinedObject.objects.filter(partner=partner).count(),
+             "object in quarantine", "objects in quarantine", ""),
+        ]  # fmt: skip
         links = []
-        for model, count, label, part, part_label in held:
-            query = "location__partner__id__exact" if model == "evse" else "partner__id__exact"
-            url = reverse(f"admin:roaming_{model}_changelist") + f"?{query}={partner.pk}"
-            noun = label if count == 1 else label.replace("object", "objects") if "object" in label else f"{label}s"
-            extra = f" ({part:,} {part_label})" if part is not None else ""
-            links.append(format_html('<a href="{}">{} {}</a>{}', url, f"{count:,}", noun, extra))
+        for model, lookup, count, one, many, part in held:
+            url = reverse(f"admin:roaming_{model}_changelist") + f"?{lookup}__id__exact={partner.pk}"
+            links.append(format_html('<a href="{}">{} {}</a>{}', url, f"{count:,}", one if count == 1 else many, f" ({part})" if part else ""))
         lines.append(format_html("We hold {}.", format_html_join(", ", "{}", ((link,) for link in links))))
         return format_html_join("", "<p>{}</p>", ((line,) for line in lines))
 
@@ -183,7 +183,7 @@ class PartnerAdmin(admin.ModelAdmin):
         """Queued, not run in the request: a national network takes a while, and a hanging partner
         would hold the web worker for its timeouts and retries. The sync runs page shows each."""
         from roaming.admin.network import run_progress
-        from roaming.services.sync import MODULES, STALE_AFTER
+        from roaming.services.sync import MODULES
 
         kind = "a full pull" if full else "a pull of what changed"
         for partner in queryset.prefetch_related("endpoints"):
@@ -199,7 +199,7 @@ class PartnerAdmin(admin.ModelAdmin):
             running = {
                 run.module: run
                 for run in SyncRun.objects.filter(partner=partner, module__in=modules, state=SyncRun.State.RUNNING)
-                if timezone.now() - (run.heartbeat_at or run.started_at) < STALE_AFTER
+                if not run.is_stalled(timezone.now())
             }
             for module, run in running.items():
                 self.message_user(

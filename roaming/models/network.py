@@ -11,6 +11,7 @@ recomputes them and every write path calls it (or writes them in the same bulk s
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.contrib.gis.db import models
@@ -239,6 +240,16 @@ class SyncRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.partner} {self.module} {self.mode} {self.started_at:%Y-%m-%d %H:%M}"
+
+    # A RUNNING run without a page stored for this long lost its worker: the next pull takes it over.
+    STALE_AFTER = dt.timedelta(minutes=10)
+
+    def silent_for(self, now: dt.datetime) -> dt.timedelta:
+        """How long since this run last stored a page (or started)."""
+        return now - (self.heartbeat_at or self.started_at)
+
+    def is_stalled(self, now: dt.datetime) -> bool:
+        return self.silent_for(now) >= self.STALE_AFTER
 
     @property
     def duration_seconds(self) -> float | None:

@@ -48,7 +48,7 @@ logger = logging.getLogger(__name__)
 
 MODULES = ("locations", "tariffs")
 INCREMENTAL_OVERLAP = dt.timedelta(minutes=1)
-STALE_AFTER = dt.timedelta(minutes=10)
+STALE_AFTER = SyncRun.STALE_AFTER
 
 
 class SyncError(Exception):
@@ -80,8 +80,7 @@ def _claim(partner: Partner, module: str, full: bool) -> SyncRun:
     with transaction.atomic():
         running = SyncRun.objects.select_for_update().filter(partner=partner, module=module, state=SyncRun.State.RUNNING).first()
         if running is not None:
-            heartbeat = running.heartbeat_at or running.started_at
-            if now - heartbeat < STALE_AFTER:
+            if not running.is_stalled(now):
                 raise AlreadyRunning(running)
             running.heartbeat_at = now
             running.save(update_fields=["heartbeat_at"])
