@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -465,7 +466,7 @@ def patch_evse(
     evse_uid: str,
     patch: wire.EvsePatch,
 ) -> Outcome:
-    """The hot path (status changes): on PostgreSQL one statement (`_STATUS_SQL`), otherwise four
+    """The hot path (status changes): on PostgreSQL one statement (`_status_sql`), otherwise four
     inside the transaction (two SELECTs, two UPDATEs)."""
     if (
         connection.vendor == "postgresql"
@@ -506,14 +507,16 @@ _STATUS_ONLY = frozenset({"status", "last_updated"})
 _STATUS_COLUMNS = ("status", "last_updated", "raw", "digest", "connectors_digest")
 
 
+@functools.cache
 def _status_sql() -> str:
     location, evse = Location._meta.db_table, EVSE._meta.db_table
+    removed, available = str(EVSE.Status.REMOVED), str(EVSE.Status.AVAILABLE)
     return f"""
         WITH site AS (
             SELECT id FROM {location} WHERE key = %(key)s AND partner_id = %(partner)s FOR UPDATE
         ), held AS (
             SELECT e.id, e.status FROM {evse} e JOIN site ON e.location_id = site.id
-            WHERE e.uid_key = %(uid)s AND e.last_updated <= %(at)s::timestamptz AND e.status <> 'REMOVED' FOR UPDATE OF e
+            WHERE e.uid_key = %(uid)s AND e.last_updated <= %(at)s::timestamptz AND e.status <> '{removed}' FOR UPDATE OF e
         ), written AS (
             UPDATE {evse} e SET status = %(status)s::text, last_updated = %(at)s::timestamptz,
                 raw = jsonb_set(jsonb_set(e.raw, '{{status}}', to_jsonb(%(status)s::text)), '{{last_updated}}', to_jsonb(%(at_text)s::text)),
@@ -523,16 +526,13 @@ def _status_sql() -> str:
         )
         UPDATE {location} l SET
             available_evse_count = l.available_evse_count
-                + (CASE WHEN %(status)s::text = 'AVAILABLE' THEN 1 ELSE 0 END) - (CASE WHEN written.was = 'AVAILABLE' THEN 1 ELSE 0 END),
+                + (CASE WHEN %(status)s::text = '{available}' THEN 1 ELSE 0 END) - (CASE WHEN written.was = '{available}' THEN 1 ELSE 0 END),
             status_updated_at = GREATEST(l.status_updated_at, %(at)s::timestamptz),
             last_updated = GREATEST(l.last_updated, %(at)s::timestamptz),
             received_at = %(now)s::timestamptz
         FROM written WHERE l.id = written.location_id
         RETURNING l.id
     """  # noqa: S608 - fixed table names, values bound
-
-
-_STATUS_SQL: list[str] = []
 
 
 def _status_in_one_statement(partner: Partner, key: str, evse_uid: str, patch: wire.EvsePatch) -> bool:
@@ -542,11 +542,9 @@ def _status_in_one_statement(partner: Partner, key: str, evse_uid: str, patch: w
     path (a test recomputes it after random changes). False, having written nothing, for anything
     else (unknown location or EVSE, held for another partner, older than held, REMOVED): the
     general path then answers it."""
-    if not _STATUS_SQL:
-        _STATUS_SQL.append(_status_sql())
     with connection.cursor() as cursor:
         cursor.execute(
-            _STATUS_SQL[0],
+            _status_sql(),
             {
                 "key": key, "partner": partner.pk, "uid": evse_uid.strip().upper(), "status": str(patch.status),
                 "at": patch.last_updated, "at_text": format_datetime(patch.last_updated), "now": timezone.now(),
