@@ -45,7 +45,18 @@ def sign_in(page, user) -> None:
     page.wait_for_url(re.compile(r"/admin/$"))
 
 
-def test_staff_bring_back_missing_tariffs_with_a_full_pull_from_the_partners_list(browser_page, partner, network, operator):
+def _inside_the_list(page, element) -> bool:
+    """Whether `element` shows whole inside the changelist's own horizontal scroll box."""
+    return page.evaluate(
+        "(cell) => { const box = cell.closest('.results').getBoundingClientRect(), c = cell.getBoundingClientRect();"
+        " return c.left >= box.left && c.right <= box.right + 1; }",
+        element.element_handle(),
+    )
+
+
+def test_staff_bring_back_missing_tariffs_with_a_full_pull_from_the_partners_list(
+    browser_page, partner, network, operator, page_limit
+):
     page = browser_page
     sync_module(partner=partner, module="locations", full=True)  # the tariffs never came
     missing = selectors.missing_tariffs(partner.pk)
@@ -69,7 +80,10 @@ def test_staff_bring_back_missing_tariffs_with_a_full_pull_from_the_partners_lis
     rows = page.locator("#result_list tbody tr")
     assert rows.count() == 3  # the first locations pull, then the full pull of both modules
     newest = rows.nth(0).inner_text().split("\t")
-    assert newest[1:4] == ["tariffs", "Full", "Succeeded"]
+    assert newest[:2] == [f"{partner}: tariffs, full", "Succeeded"]
+    pages = -(-len(network.tariffs) // page_limit)
+    assert f"{len(network.tariffs):,} stored, 0 quarantined ({pages} pages)" in newest
+    assert _inside_the_list(page, rows.nth(0).locator("td").last), "the run's last column is cut off by the list's scroll box"
     assert Tariff.objects.filter(partner=partner).count() == len(network.tariffs)
 
     page.goto(f"/admin/roaming/partner/{partner.pk}/change/")
@@ -135,9 +149,4 @@ def test_staff_read_why_an_object_was_quarantined_without_scrolling(browser_page
     page.goto("/admin/roaming/quarantinedobject/")
 
     cell = page.locator("#result_list tbody tr").first.get_by_text("coordinates.latitude", exact=False)
-    inside = page.evaluate(
-        "(cell) => { const box = cell.closest('.results').getBoundingClientRect(), c = cell.getBoundingClientRect();"
-        " return c.left >= box.left && c.right <= box.right + 1; }",
-        cell.element_handle(),
-    )
-    assert inside, "the reason is cut off by the list's own scroll box"
+    assert _inside_the_list(page, cell), "the reason is cut off by the list's own scroll box"
