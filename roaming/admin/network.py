@@ -21,7 +21,6 @@ from roaming.models import (
     Tariff,
     TariffVersion,
 )
-from roaming.services.network import connector_power_w
 
 
 class ReadOnlyMixin:
@@ -53,13 +52,9 @@ class EVSEInline(EvseTimeMixin, ReadOnlyMixin, admin.TabularInline):
     def get_queryset(self, request: HttpRequest) -> QuerySet[EVSE]:
         return super().get_queryset(request).select_related("location").prefetch_related("connectors").order_by("pk")
 
-
     @admin.display(description="Connectors")
     def sockets(self, evse: EVSE) -> str:
-        return ", ".join(
-            f"{c.standard} {c.format.lower()} {connector_power_w(c.power_type, c.max_voltage, c.max_amperage, c.max_electric_power) / 1000:g} kW"
-            for c in evse.connectors.all()
-        ) or "—"
+        return ", ".join(f"{c.standard} {c.format.lower()} {c.power_kw:g} kW" for c in evse.connectors.all()) or "—"
 
 
 @admin.register(Location)
@@ -224,7 +219,7 @@ def run_outcome(run: SyncRun) -> str:
         return run_progress(run)
     when = run.finished_at or run.heartbeat_at or run.started_at
     since = timesince(when)
-    at = f"{'just now' if since.startswith('0') else since + ' ago'} ({when:%d %b %Y %H:%M} UTC)"
+    at = f"{'just now' if since.startswith('0') else since + ' ago'} ({when.astimezone(dt.UTC):%d %b %Y %H:%M} UTC)"
     if run.state == SyncRun.State.FAILED:
         return f"failed {at}: {run.error[:200] or 'no reason recorded'}"
     seconds = run.duration_seconds or 0
@@ -236,6 +231,8 @@ class SyncRunAdmin(ReadOnlyMixin, admin.ModelAdmin):
     # Few, narrow columns: with the admin's two sidebars, the eleven it had ran past a laptop screen
     # and the error, last, scrolled out of sight (checked in Chromium at 1280 px).
     list_display = ("what", "state", "started", "duration", "result", "short_error")
+    list_filter = ("state", "module", "mode", "partner")
+    list_select_related = ("partner",)
 
     @admin.display(description="Pull", ordering="partner__name")
     def what(self, run: SyncRun) -> str:
@@ -244,8 +241,6 @@ class SyncRunAdmin(ReadOnlyMixin, admin.ModelAdmin):
     @admin.display(description="Started (UTC)", ordering="started_at")
     def started(self, run: SyncRun) -> str:
         return f"{run.started_at.astimezone(dt.UTC):%d %b %Y %H:%M}"
-    list_filter = ("state", "module", "mode", "partner")
-    list_select_related = ("partner",)
 
     @admin.display(description="Duration")
     def duration(self, run: SyncRun) -> str:

@@ -155,13 +155,18 @@ class Connector(models.Model):
 
     @property
     def power_kw(self) -> float:
-        """Max power: the declared one, else voltage × amperage (× 3 phases for AC_3_PHASE)."""
-        if self.max_electric_power:
-            return self.max_electric_power / 1000
-        if not (self.max_voltage and self.max_amperage):
-            return 0.0
-        phases = 3 if self.power_type == "AC_3_PHASE" else (2 if self.power_type.startswith("AC_2") else 1)
-        return self.max_voltage * self.max_amperage * phases / 1000
+        """Max power in kW (see `connector_power_w`)."""
+        return connector_power_w(self.power_type, self.max_voltage, self.max_amperage, self.max_electric_power) / 1000
+
+
+def connector_power_w(power_type: str, voltage: int | None, amperage: int | None, max_electric_power: int | None) -> int:
+    """A connector's maximum power in W: max_electric_power, else voltage × amperage × phases; 0 when unknown."""
+    if max_electric_power:
+        return max_electric_power
+    if not (voltage and amperage):
+        return 0  # unknown: the map shows no power rather than a wrong one
+    phases = 3 if power_type == "AC_3_PHASE" else (2 if power_type.startswith("AC_2") else 1)
+    return voltage * amperage * phases
 
 
 class Tariff(models.Model):

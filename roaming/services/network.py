@@ -39,6 +39,7 @@ from roaming.models import (
     Tariff,
     TariffVersion,
 )
+from roaming.models.network import connector_power_w
 from roaming.services import bulk
 
 AD_HOC_CAPABILITIES = {"CREDIT_CARD_PAYABLE", "DEBIT_CARD_PAYABLE", "CONTACTLESS_CARD_SUPPORT", "PED_TERMINAL"}
@@ -110,16 +111,6 @@ def _without(document: dict[str, Any], name: str) -> dict[str, Any]:
 
 def _name(details: Any) -> str:
     return details.name if details is not None else ""
-
-
-def connector_power_w(power_type: str, voltage: int | None, amperage: int | None, max_electric_power: int | None) -> int:
-    """A connector's maximum power in W: max_electric_power, else voltage × amperage × phases; 0 when unknown."""
-    if max_electric_power:
-        return max_electric_power
-    if not (voltage and amperage):
-        return 0  # unknown: the map shows no power rather than a wrong one
-    phases = 3 if power_type == "AC_3_PHASE" else (2 if power_type.startswith("AC_2") else 1)
-    return voltage * amperage * phases
 
 
 @dataclass(frozen=True, slots=True)
