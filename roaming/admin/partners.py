@@ -12,6 +12,7 @@ from django.utils.html import format_html, format_html_join
 from roaming import selectors, tasks
 from roaming.models import (
     EVSE,
+    HubClient,
     Location,
     Partner,
     PartnerEndpoint,
@@ -43,6 +44,23 @@ class PartnerEndpointInline(admin.TabularInline):
         return False
 
 
+class HubClientInline(admin.TabularInline):
+    """A hub's parties (HubClientInfo): who the hub connects us to and whether it reaches them now."""
+
+    model = HubClient
+    extra = 0
+    can_delete = False
+    verbose_name = "party behind this hub"
+    verbose_name_plural = "parties behind this hub (HubClientInfo; the CPOs may send us their objects)"
+    readonly_fields = ("country_code", "party_id", "role", "status", "last_updated", "received_at")
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
 @admin.register(Partner)
 class PartnerAdmin(admin.ModelAdmin):
     list_display = ("name", "health", "party_roles", "version", "last_contact_at", "last_error_short")
@@ -62,11 +80,17 @@ class PartnerAdmin(admin.ModelAdmin):
         "tariffs_missing",
     )
     fields = ("name", "token_base64", *readonly_fields)
-    inlines = [PartnerRoleInline, PartnerEndpointInline]
+    inlines = [PartnerRoleInline, HubClientInline, PartnerEndpointInline]
     actions = ["pull_now", "full_pull_now", "reread_versions", "rotate_credentials", "unregister"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Partner]:
         return super().get_queryset(request).prefetch_related("roles")
+
+    def get_inlines(self, request: HttpRequest, obj: Partner | None) -> list[type[admin.options.InlineModelAdmin]]:
+        inlines = list(super().get_inlines(request, obj))
+        if obj is None or not obj.is_hub:  # only a hub has parties behind it
+            inlines.remove(HubClientInline)
+        return inlines
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         # Partners come from the handshake (ocpi_register / ocpi_issue_token), never by hand.

@@ -14,11 +14,12 @@ from .network import (
     Tariff,
     TariffVersion,
 )
-from .partners import Partner, PartnerEndpoint, PartnerRole, hash_token
+from .partners import HubClient, Partner, PartnerEndpoint, PartnerRole, hash_token
 
 __all__ = [
     "EVSE",
     "Connector",
+    "HubClient",
     "Location",
     "Partner",
     "PartnerEndpoint",

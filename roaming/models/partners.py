@@ -131,8 +131,30 @@ class Partner(models.Model):
         return None
 
     def may_act_for(self, country_code: str, party_id: str) -> bool:
-        """Whether this partner may push objects owned by that party (its own roles only)."""
+        """Whether this partner may send objects owned by that party: one of its own credentials
+        roles, or for a hub a CPO it connects us to (`HubClient`)."""
         return f"{country_code}*{party_id}".upper() in self.parties
+
+    @property
+    def is_hub(self) -> bool:
+        return any(role.role == PartnerRole.HUB for role in self.roles.all())
+
+    def hub_party(self) -> tuple[str, str] | None:
+        """The hub's own (country_code, party_id), from its HUB role; None for a CPO."""
+        role = next((role for role in self.roles.all() if role.role == PartnerRole.HUB), None)
+        return None if role is None else (role.country_code.upper(), role.party_id.upper())
+
+    def refresh_parties(self) -> None:
+        """Recompute `parties`: its credentials roles and, for a hub, the CPOs it connects us to.
+
+        Only CPOs: they own the Locations, Tariffs, Sessions and CDRs a hub forwards. An eMSP the
+        hub lists (ourselves, for one) gives it no right to write under that party's ids."""
+        keys = {f"{role.country_code}*{role.party_id}".upper() for role in self.roles.all()}
+        if self.is_hub:
+            clients = self.hub_clients.filter(role=PartnerRole.CPO).values_list("country_code", "party_id")
+            keys |= {f"{country_code}*{party_id}".upper() for country_code, party_id in clients}
+        self.parties = sorted(keys)
+        Partner.objects.filter(pk=self.pk).update(parties=self.parties)
 
     @transaction.atomic
     def replace_endpoints(self, endpoints: list[dict[str, Any]]) -> None:
@@ -145,8 +167,9 @@ class Partner(models.Model):
     def replace_roles(self, roles: list[dict[str, Any]]) -> None:
         self.roles.all().delete()
         PartnerRole.objects.bulk_create(PartnerRole(partner=self, **role) for role in roles)
-        self.parties = sorted({f"{role['country_code']}*{role['party_id']}".upper() for role in roles})
-        Partner.objects.filter(pk=self.pk).update(parties=self.parties)
+        if hasattr(self, "_prefetched_objects_cache"):
+            self._prefetched_objects_cache.pop("roles", None)
+        self.refresh_parties()
 
 
 @functools.cache
@@ -155,7 +178,11 @@ def _partner_columns() -> Columns[Partner]:
 
 
 class PartnerRole(models.Model):
-    """One (role, country_code, party_id) the partner declared in its credentials. A hub has many."""
+    """One (role, country_code, party_id) the partner declared in its credentials. A 2.2.1 hub
+    declares its own HUB role and names the parties behind it through HubClientInfo (`HubClient`);
+    some hubs list those parties here as well."""
+
+    CPO, HUB = "CPO", "HUB"
 
     partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="roles")
     role = models.CharField(max_length=8)
@@ -185,3 +212,30 @@ class PartnerEndpoint(models.Model):
 
     def __str__(self) -> str:
         return f"{self.identifier} ({self.role})"
+
+
+class HubClient(models.Model):
+    """A party a roaming hub connects us to (OCPI HubClientInfo, checklist §10): its ids, role and
+    whether the hub can reach it now. The hub PUTs changes to us and we pull its list; the CPOs
+    among them are parties the hub may send objects for (`Partner.refresh_parties`)."""
+
+    class Status(models.TextChoices):
+        CONNECTED = "CONNECTED", "Connected"
+        OFFLINE = "OFFLINE", "Offline (the hub cannot reach it now)"
+        PLANNED = "PLANNED", "Planned (not connected yet)"
+        SUSPENDED = "SUSPENDED", "Suspended"
+
+    partner = models.ForeignKey(Partner, on_delete=models.CASCADE, related_name="hub_clients")
+    country_code = models.CharField(max_length=2)  # upper-cased: ids compare case-insensitively
+    party_id = models.CharField(max_length=3)
+    role = models.CharField(max_length=8)
+    status = models.CharField(max_length=10, choices=Status.choices)
+    last_updated = models.DateTimeField()
+    received_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["partner", "country_code", "party_id"], name="unique_hub_client")]
+        ordering = ["country_code", "party_id"]
+
+    def __str__(self) -> str:
+        return f"{self.country_code}*{self.party_id} ({self.role}, {self.status.lower()})"

@@ -2,7 +2,7 @@
 
 from django.urls import re_path
 
-from roaming.ocpi.views import credentials, locations, tariffs, versions
+from roaming.ocpi.views import credentials, hubclientinfo, locations, tariffs, versions
 
 urlpatterns = [
     re_path(r"^versions/?$", versions.versions, name="ocpi-versions"),
@@ -36,4 +36,11 @@ urlpatterns = [
     ),
     re_path(r"^2\.2\.1/tariffs/?$", tariffs.tariffs, name="ocpi-tariffs"),
     re_path(r"^2\.2\.1/tariffs/.*$", tariffs.tariffs),
+    re_path(
+        r"^2\.2\.1/hubclientinfo/(?P<country_code>[^/]+)/(?P<party_id>[^/]+)/?$",
+        hubclientinfo.client_info,
+        name="ocpi-hubclientinfo-party",
+    ),
+    re_path(r"^2\.2\.1/hubclientinfo/?$", hubclientinfo.hub_clients, name="ocpi-hubclientinfo"),
+    re_path(r"^2\.2\.1/hubclientinfo/.*$", hubclientinfo.hub_clients),
 ]

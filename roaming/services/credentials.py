@@ -22,6 +22,7 @@ from roaming.models import Partner
 from roaming.ocpi.client import OcpiClient, TransportError
 from roaming.ocpi.envelope import Status, validation_message
 from roaming.ocpi.v221.credentials import Credentials, CredentialsRole, InterfaceRole, Version, VersionDetails
+from roaming.services import hubs
 
 logger = logging.getLogger(__name__)
 
@@ -187,6 +188,7 @@ def register_with_partner(*, versions_url: str, token_a: str, name: str = "") ->
         partner.replace_roles(_role_rows(theirs.roles))
     partner.record_contact()
     logger.info("Registered with partner %s (%s), %d role(s)", partner.pk, partner.name, len(theirs.roles))
+    hubs.refresh_clients(partner=partner)  # a hub: the parties behind it, before the first pull
     return partner
 
 
@@ -236,7 +238,7 @@ def unregister_from_partner(*, partner: Partner) -> str:
 
 
 def refresh_versions(*, partner: Partner) -> Partner:
-    """Re-read the partner's versions and endpoints with our current token."""
+    """Re-read the partner's versions and endpoints with our current token (and a hub's clients)."""
     try:
         details, _ = discover(partner.versions_url, partner.outbound_token, base64_token=partner.token_base64)
     except RegistrationError as error:
@@ -244,6 +246,7 @@ def refresh_versions(*, partner: Partner) -> Partner:
         raise
     partner.replace_endpoints(_endpoint_rows(details))
     partner.record_contact()
+    hubs.refresh_clients(partner=partner)
     return partner
 
 

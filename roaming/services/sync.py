@@ -42,7 +42,7 @@ from roaming.ocpi.v221.feeds import (
     storable,
     unstorable,
 )
-from roaming.services import bulk, forked, network
+from roaming.services import bulk, forked, hubs, network
 
 logger = logging.getLogger(__name__)
 
@@ -340,6 +340,10 @@ def sync_module(
     url = partner.endpoint_url(module, "SENDER")
     if not url:
         raise SyncError(f"{partner} publishes no {module} Sender endpoint.", permanent=True)
+    hub = partner.hub_party()
+    if hub is not None:
+        # Who is behind the hub now: a party it connected since the last pull is one we accept.
+        hubs.refresh_clients(partner=partner)
     parties = {(country, party) for country, _, party in (key.partition("*") for key in partner.parties)}
     run = _claim(partner, module, full)
     params: dict[str, Any] | None = {"limit": settings.OCPI_PAGE_LIMIT}
@@ -354,7 +358,8 @@ def sync_module(
         start_url, params = run.next_url, None
     elif run.next_url:  # never saved so since links are checked first; still, our token goes to the endpoint's host only
         logger.warning("Sync run %s: not resuming at a URL off %s's endpoint host; starting over", run.pk, partner)
-    party = min(parties, default=(settings.OCPI_COUNTRY_CODE, settings.OCPI_PARTY_ID))
+    # GET-all through a hub is addressed to the hub itself (checklist §2.1); a CPO to itself.
+    party = hub or min(parties, default=(settings.OCPI_COUNTRY_CODE, settings.OCPI_PARTY_ID))
     routing = Routing(to_country_code=party[0], to_party_id=party[1])
     try:
         with OcpiClient(partner.outbound_token, base64_token=partner.token_base64) as client:

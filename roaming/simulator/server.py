@@ -76,6 +76,7 @@ class CpoSimulator:
         name: str = "Simulated CPO",
         page_limit: int = 500,
         extra_roles: list[dict[str, Any]] | None = None,
+        hub_clients: list[dict[str, Any]] | None = None,
     ) -> None:
         self.network = network
         self.country_code = country_code
@@ -84,6 +85,10 @@ class CpoSimulator:
         self.page_limit = page_limit
         # A hub lists several parties (CredentialsRoles) behind one connection.
         self.extra_roles = extra_roles or []
+        # A 2.2.1 roaming hub instead: its credentials name its own HUB role only, and the parties
+        # behind it are these ClientInfo objects, served by a HubClientInfo Sender.
+        self.hub_clients = hub_clients
+        self.routing: list[tuple[str, str | None, str | None]] = []  # (path, OCPI-to-country-code, OCPI-to-party-id)
         self.token_a = token_a or new_token()
         self.faults: dict[str, str] = {}
         # Served verbatim as the single page of a list (real operator feeds, deviations and all).
@@ -126,7 +131,7 @@ class CpoSimulator:
             "url": self.versions_url,
             "roles": [
                 {
-                    "role": "CPO",
+                    "role": "CPO" if self.hub_clients is None else "HUB",
                     "business_details": {"name": self.name},
                     "party_id": self.party_id,
                     "country_code": self.country_code,
@@ -144,6 +149,11 @@ class CpoSimulator:
             },
             {"identifier": "locations", "role": "SENDER", "url": f"{self.base_url}/{VERSION}/locations"},
             {"identifier": "tariffs", "role": "SENDER", "url": f"{self.base_url}/{VERSION}/tariffs"},
+            *(
+                []
+                if self.hub_clients is None
+                else [{"identifier": "hubclientinfo", "role": "SENDER", "url": f"{self.base_url}/{VERSION}/hubclientinfo"}]
+            ),
         ]
 
     # As the credentials Sender: we register with an eMSP ------------------------------------
@@ -223,6 +233,13 @@ class CpoSimulator:
                     "OCPI-from-party-id": self.party_id,
                 },
             )
+
+    def push_client_info(self, info: dict[str, Any]) -> httpx.Response:
+        """As a hub: PUT one ClientInfo to the eMSP's HubClientInfo Receiver."""
+        base = self.emsp_endpoint("hubclientinfo")
+        if not base:
+            raise SimulatorError("the eMSP published no hubclientinfo endpoint")
+        return self.call_emsp("PUT", f"{base.rstrip('/')}/{info['country_code']}/{info['party_id']}", info)
 
     # Pushing status changes -------------------------------------------------------------------
 
@@ -355,6 +372,9 @@ class CpoSimulator:
         query = parse_qs(split.query)
         with self.lock:
             self.requests.append((method, handler.path))
+            self.routing.append(
+                (split.path, handler.headers.get("OCPI-to-country-code"), handler.headers.get("OCPI-to-party-id"))
+            )
         length = int(handler.headers.get("Content-Length") or 0)
         raw_body = handler.rfile.read(length) if length else b""
 
@@ -389,6 +409,8 @@ class CpoSimulator:
             return self._locations(handler, route[2:], query)
         if route[:2] == [VERSION, "tariffs"] and method == "GET":
             return self._list(handler, "tariffs", query)
+        if route[:2] == [VERSION, "hubclientinfo"] and method == "GET" and self.hub_clients is not None:
+            return self._list(handler, "hubclientinfo", query)
         return self._error(handler, 404, 2000, f"no route for {method} {path}")
 
     def _credentials(
@@ -467,7 +489,10 @@ class CpoSimulator:
             return self._error(handler, 400, 2001, "offset must be ≥ 0 and limit > 0")
         if kind in self.raw_pages:
             return self._send(handler, 200, raw=self.raw_pages[kind])
-        if self.network is None:
+        if kind == "hubclientinfo":
+            clients = self.hub_clients or []
+            data, total = json.dumps(clients[offset : offset + limit]).encode(), len(clients)
+        elif self.network is None:
             data, total = b"[]", 0
         else:
             page = self.network.locations_page_bytes if kind == "locations" else self.network.tariffs_page_bytes

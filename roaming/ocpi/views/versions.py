@@ -13,6 +13,7 @@ IMPLEMENTED_ENDPOINTS: list[tuple[str, str, str]] = [
     ("credentials", "SENDER", "ocpi-credentials"),
     ("locations", "RECEIVER", "ocpi-locations"),
     ("tariffs", "RECEIVER", "ocpi-tariffs"),
+    ("hubclientinfo", "RECEIVER", "ocpi-hubclientinfo"),
 ]
 
 
