@@ -392,6 +392,17 @@ def _parse(method: str, url: str, http_status: int, headers: httpx.Headers, body
         )
     if isinstance(payload, dict) and ("status_code" in payload or "data" in payload):
         status_code = payload.get("status_code")
+        if http_status >= 400:
+            # A client error is permanent whatever the envelope inside says: a 3xxx code (which
+            # alone would be retried) or even 1000 with data (which must not be read as a page).
+            said = f", OCPI status {status_code} {payload.get('status_message') or ''}".rstrip() if status_code is not None else ""
+            raise TransportError(
+                f"{method} {url}: HTTP {http_status}{said}",
+                permanent=True,
+                http_status=http_status,
+                ocpi_status=status_code if isinstance(status_code, int) else None,
+                url=url,
+            )
         return OcpiResponse(
             http_status=http_status,
             status_code=status_code if isinstance(status_code, int) else None,

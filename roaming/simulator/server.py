@@ -354,6 +354,11 @@ class CpoSimulator:
             # Well-formed JSON a parser still refuses: 100,000 nested arrays, a 5,000-digit number.
             junk = b"[" * 100_000 + b"]" * 100_000 if fault.startswith("deep") else b"9" * 5000
             self._send(handler, 200, raw=b'{"status_code":1000,"timestamp":"' + _now().encode() + b'","data":[{"x":' + junk + b"}]}")
+        elif fault in ("404_with_success_envelope", "400_with_3000_envelope"):
+            # A client error whose envelope says otherwise: success with data, or a server error.
+            status, code = (404, 1000) if fault.startswith("404") else (400, 3000)
+            envelope = {"status_code": code, "status_message": "see the HTTP status", "timestamp": _now(), "data": []}
+            self._send(handler, status, raw=json.dumps(envelope).encode())
         elif fault == "no_data":  # success, but nothing in it
             self._ok(handler)
         elif fault == "truncated":

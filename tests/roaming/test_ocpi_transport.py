@@ -192,6 +192,22 @@ def test_it_reports_html_as_a_permanent_error(simulator):
     assert "HTML" in error.value.message
 
 
+@pytest.mark.parametrize(
+    ("fault", "said"),
+    [("404_with_success_envelope", "HTTP 404, OCPI status 1000"), ("400_with_3000_envelope", "HTTP 400, OCPI status 3000")],
+)
+def test_a_client_error_is_permanent_whatever_its_envelope_says(simulator, fault, said):
+    # 1000 inside a 404 must not be read as data; 3000 inside a 400 must not be retried.
+    simulator.faults["versions"] = fault
+    for parse in (True, False):  # as the credentials flow reads responses, and as a sync reads pages
+        simulator.requests.clear()
+        with OcpiClient(simulator.token_a) as ocpi, pytest.raises(TransportError) as error:
+            ocpi.request("GET", simulator.versions_url, parse=parse)
+        assert error.value.permanent is True and said in error.value.message
+        assert error.value.http_status in (400, 404) and error.value.ocpi_status in (1000, 3000)
+        assert len(simulator.requests) == 1  # not retried
+
+
 def test_it_times_out_on_a_hanging_server(simulator):
     simulator.faults.update(versions="hang", hang_seconds="5")
     started = time.monotonic()

@@ -207,6 +207,17 @@ def test_a_server_error_mid_run_fails_retryably_and_the_next_run_resumes_at_that
     assert "offset=25" in _location_requests(simulator)[0]
 
 
+def test_a_page_answered_with_a_client_error_fails_the_run_permanently_whatever_its_envelope_says(partner, simulator):
+    # HTTP 404 around a "success" envelope with an empty list: not "the CPO has nothing".
+    simulator.faults["locations"] = "404_with_success_envelope"
+    with pytest.raises(sync.SyncError) as error:
+        sync.sync_module(partner=partner, module="locations", full=True)
+    assert error.value.permanent is True and "HTTP 404" in error.value.message
+    failed = SyncRun.objects.get()
+    assert failed.state == SyncRun.State.FAILED and failed.pages == 0 and "HTTP 404" in failed.error
+    assert Location.objects.count() == 0
+
+
 def test_a_partner_asking_for_an_hour_fails_the_run_retryably_and_says_when_to_come_back(partner, simulator):
     simulator.faults.update(locations="429_once", retry_after="3600")
     with pytest.raises(sync.SyncError) as error:
