@@ -135,6 +135,13 @@ class Partner(models.Model):
         roles, or for a hub a CPO it connects us to (`HubClient`)."""
         return f"{country_code}*{party_id}".upper() in self.parties
 
+    @functools.cached_property
+    def business_names(self) -> dict[str, str]:
+        """Party ("CC*PTY") → the name its credentials role gives (BusinessDetails): who operates
+        a Location that names no operator (checklist §3.3). Read once per instance; a sync reads
+        it before forking its page workers, which must not touch the database."""
+        return {f"{role.country_code}*{role.party_id}".upper(): role.business_name for role in self.roles.all()}
+
     @property
     def is_hub(self) -> bool:
         return any(role.role == PartnerRole.HUB for role in self.roles.all())
@@ -169,6 +176,7 @@ class Partner(models.Model):
         PartnerRole.objects.bulk_create(PartnerRole(partner=self, **role) for role in roles)
         if hasattr(self, "_prefetched_objects_cache"):
             self._prefetched_objects_cache.pop("roles", None)
+        self.__dict__.pop("business_names", None)
         self.refresh_parties()
 
 

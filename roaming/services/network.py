@@ -249,7 +249,9 @@ def _location_values(partner: Partner, wire: Any, now: dt.datetime, source: dict
         _dump(wire.opening_times) if wire.opening_times is not None else None,
         True if wire.charging_when_closed is None else wire.charging_when_closed,
         list(wire.facilities or ()),
-        _name(wire.operator) or partner.name,
+        # No operator named: the party's own name from its credentials; a CPO behind a 2.2.1 hub
+        # has none there, and the hub is not its operator, so it stays unknown.
+        _name(wire.operator) or partner.business_names.get(f"{wire.country_code}*{wire.party_id}".upper(), ""),
         _name(wire.suboperator),
         _name(wire.owner),
         [_dump(p) for p in wire.publish_allowed_to] if wire.publish_allowed_to else [],

@@ -345,6 +345,7 @@ def sync_module(
         # Who is behind the hub now: a party it connected since the last pull is one we accept.
         hubs.refresh_clients(partner=partner)
     parties = {(country, party) for country, _, party in (key.partition("*") for key in partner.parties)}
+    partner.business_names  # noqa: B018 - read now, before the page workers fork (they never query)
     run = _claim(partner, module, full)
     params: dict[str, Any] | None = {"limit": settings.OCPI_PAGE_LIMIT}
     if run.date_from is not None:

@@ -70,6 +70,14 @@ def test_a_pull_through_a_hub_stores_its_cpos_objects_and_is_addressed_to_the_hu
     assert set(pages) == {("NL", "HUB")}  # GET-all via a hub: TO is the hub (checklist §2.1), not a CPO behind it
 
 
+def test_a_location_behind_a_hub_naming_no_operator_is_not_said_to_be_run_by_the_hub(partner, hub):
+    hub.network.locations[0].pop("operator")
+    hub.network.invalidate()
+    run = sync_module(partner=partner, module="locations", full=True)
+    assert run.objects_stored == 30, list(QuarantinedObject.objects.values_list("reason", flat=True))
+    assert Location.objects.get(ocpi_id=hub.network.locations[0]["id"]).operator_name == ""
+
+
 @pytest.mark.parametrize("hub_clients", [[client_info("NL", "EMS", role="EMSP")]])
 def test_a_cpo_the_hub_connects_later_is_accepted_from_the_next_pull(partner, hub):
     run = sync_module(partner=partner, module="locations", full=True)

@@ -207,6 +207,19 @@ def test_a_server_error_mid_run_fails_retryably_and_the_next_run_resumes_at_that
     assert "offset=25" in _location_requests(simulator)[0]
 
 
+def test_a_location_naming_no_operator_is_run_by_its_party_as_its_credentials_name_it(partner, network):
+    # Staff renamed the connection; the CPO's own name comes from its credentials role (checklist §3.3).
+    Partner.objects.filter(pk=partner.pk).update(name="Simulator (staging)")
+    partner.refresh_from_db()
+    anonymous = network.locations[0]["id"]
+    network.locations[0].pop("operator")
+    network.invalidate()
+    sync.sync_module(partner=partner, module="locations", full=True)
+    stored = dict(Location.objects.values_list("ocpi_id", "operator_name"))
+    assert stored == {loc["id"]: loc["operator"]["name"] if "operator" in loc else "Simulated CPO" for loc in network.locations}
+    assert stored[anonymous] == "Simulated CPO"
+
+
 def test_a_page_answered_with_a_client_error_fails_the_run_permanently_whatever_its_envelope_says(partner, simulator):
     # HTTP 404 around a "success" envelope with an empty list: not "the CPO has nothing".
     simulator.faults["locations"] = "404_with_success_envelope"
