@@ -148,6 +148,10 @@ OCPI_HTTP_MAX_RETRY_AFTER = env.float("OCPI_HTTP_MAX_RETRY_AFTER", default=30.0)
 OCPI_PAGE_LIMIT = env.int("OCPI_PAGE_LIMIT", default=1000)
 OCPI_INCREMENTAL_PAGE_LIMIT = env.int("OCPI_INCREMENTAL_PAGE_LIMIT", default=250)
 # Processes forked by a Locations pull to decode and prepare pages on the other cores (0: a thread).
+# Scheduled pulls start at a random moment within this many seconds of their beat, so partners
+# (and our workers) are not all hit at once; checklist §2.3 asks for "random splay".
+OCPI_PULL_SPLAY_SECONDS = env.int("OCPI_PULL_SPLAY_SECONDS", default=60)
+OCPI_FULL_PULL_SPLAY_SECONDS = env.int("OCPI_FULL_PULL_SPLAY_SECONDS", default=1800)
 OCPI_SYNC_WORKERS = env.int("OCPI_SYNC_WORKERS", default=2 if (os.cpu_count() or 1) > 1 else 0)
 OCPI_MAX_PAGES = env.int("OCPI_MAX_PAGES", default=10_000)
 # Locations fetched from one partner per minute because its pushes named ones we lack (see

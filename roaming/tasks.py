@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import random
 
 from celery import shared_task
+from django.conf import settings
 
 from roaming.models import Partner
 from roaming.services import credentials
@@ -62,16 +64,24 @@ def sync_partner_module(self, partner_id: int, module: str, full: bool = False) 
     return f"ok: {run.objects_stored} stored, {run.rejected} rejected in {run.pages} pages"
 
 
+def pull_splay(full: bool) -> float:
+    """Seconds to wait before a scheduled pull: a random moment within the splay (`OCPI_PULL_SPLAY_SECONDS`,
+    `OCPI_FULL_PULL_SPLAY_SECONDS`), so that every partner is not pulled at the same second."""
+    splay = settings.OCPI_FULL_PULL_SPLAY_SECONDS if full else settings.OCPI_PULL_SPLAY_SECONDS
+    return random.uniform(0, max(0, splay))  # noqa: S311 - spreading load, not a secret
+
+
 @shared_task(soft_time_limit=30, time_limit=60)
 def sync_all_partners(full: bool = False) -> int:
-    """Queue one pull per connected partner and module (beat: incremental every 5 min, full nightly)."""
+    """Queue one pull per connected partner and module (beat: incremental every 5 min, full nightly),
+    each starting within the splay."""
     from roaming.services.sync import MODULES
 
     count = 0
     for partner in Partner.objects.filter(status=Partner.Status.CONNECTED).prefetch_related("endpoints"):
         for module in MODULES:
             if partner.endpoint_url(module, "SENDER"):
-                sync_partner_module.delay(partner.pk, module, full)
+                sync_partner_module.apply_async((partner.pk, module, full), countdown=pull_splay(full))
                 count += 1
     return count
 
