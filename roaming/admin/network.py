@@ -57,12 +57,27 @@ class EVSEInline(EvseTimeMixin, ReadOnlyMixin, admin.TabularInline):
         return ", ".join(f"{c.standard} {c.format.lower()} {c.power_kw:g} kW" for c in evse.connectors.all()) or "—"
 
 
+class ListedFilter(admin.SimpleListFilter):
+    title = "in the CPO's list"
+    parameter_name = "listed"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+        return [("yes", "Listed"), ("no", "No longer listed (hidden from drivers)")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Location]) -> QuerySet[Location]:
+        if self.value() == "yes":
+            return queryset.filter(delisted_at__isnull=True)
+        if self.value() == "no":
+            return queryset.filter(delisted_at__isnull=False)
+        return queryset
+
+
 @admin.register(Location)
 class LocationAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_display = (
         "name", "city", "country", "partner", "evse_count", "available_evse_count", "max_power_kw", "is_visible", "last_updated_local",
     )  # fmt: skip
-    list_filter = ("is_visible", "country", "remote_start_capable", "ad_hoc_payment_capable", "partner")
+    list_filter = ("is_visible", ListedFilter, "country", "remote_start_capable", "ad_hoc_payment_capable", "partner")
     search_fields = ("name", "address", "city", "ocpi_id", "key")
     inlines = [EVSEInline]
     list_select_related = ("partner",)
@@ -76,7 +91,7 @@ class LocationAdmin(ReadOnlyMixin, admin.ModelAdmin):
     fieldsets = (
         (None, {"fields": ("name", "address", "postal_code", "city", "state", "country", "on_the_map", "time_zone",
                            "opening_hours", "charging_when_closed", "parking_type", "facilities")}),
-        ("Right now", {"fields": ("is_visible", "evse_count", "available_evse_count", "status_as_of", "max_power_kw",
+        ("Right now", {"fields": ("is_visible", "delisted_at", "evse_count", "available_evse_count", "status_as_of", "max_power_kw",
                                   "connector_standards", "remote_start_capable", "ad_hoc_payment_capable")}),
         ("Operator", {"fields": ("partner", "operator_name", "suboperator_name", "owner_name", "publish", "publish_allowed_to")}),
         ("As the CPO sent it", {"fields": ("country_code", "party_id", "ocpi_id", "key", "last_updated_local", "received_at", "raw")}),
@@ -223,7 +238,9 @@ def run_outcome(run: SyncRun) -> str:
     if run.state == SyncRun.State.FAILED:
         return f"failed {at}: {run.error[:200] or 'no reason recorded'}"
     seconds = run.duration_seconds or 0
-    return f"succeeded {at}: {run.objects_stored:,} stored, {run.rejected:,} quarantined, in {seconds:.1f} s"
+    hidden = f", {run.delisted:,} no longer listed (hidden)" if run.delisted else ""
+    note = f". {run.note}" if run.note else ""
+    return f"succeeded {at}: {run.objects_stored:,} stored, {run.rejected:,} quarantined{hidden}, in {seconds:.1f} s{note}"
 
 
 @admin.register(SyncRun)
@@ -254,11 +271,12 @@ class SyncRunAdmin(ReadOnlyMixin, admin.ModelAdmin):
     def result(self, run: SyncRun) -> str:
         pages = f"{run.pages:,} page{'' if run.pages == 1 else 's'}"
         repaired = f", {run.repaired:,} repaired" if run.repaired else ""
-        return f"{run.objects_stored:,} stored, {run.rejected:,} quarantined{repaired} ({pages})"
+        hidden = f", {run.delisted:,} no longer listed" if run.delisted else ""
+        return f"{run.objects_stored:,} stored, {run.rejected:,} quarantined{repaired}{hidden} ({pages})"
 
-    @admin.display(description="Error")
+    @admin.display(description="Error or note")
     def short_error(self, run: SyncRun) -> str:
-        return run.error[:100] or "—"
+        return (run.error or run.note)[:100] or "—"
 
 
 @admin.register(QuarantinedObject)

@@ -48,6 +48,12 @@ class Location(models.Model):
     last_updated = models.DateTimeField()
     raw = models.JSONField(help_text="The Location's own fields as last received, without its EVSEs (each EVSE keeps its own).")
     received_at = models.DateTimeField(auto_now=True)
+    delisted_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When a full pull of the CPO's list no longer had it (no longer valid, checklist §2.3): kept, hidden from"
+        " drivers, until a pull or a PUT sends it again.",
+    )
 
     # Summary for the map, kept right on every write path.
     evse_count = models.PositiveIntegerField(default=0)
@@ -57,7 +63,7 @@ class Location(models.Model):
     remote_start_capable = models.BooleanField(default=False)
     ad_hoc_payment_capable = models.BooleanField(default=False)
     status_updated_at = models.DateTimeField(null=True, blank=True, help_text="Newest EVSE status change we know of.")
-    is_visible = models.BooleanField(default=True, db_index=True, help_text="Published and has at least one EVSE not REMOVED.")
+    is_visible = models.BooleanField(default=True, db_index=True, help_text="Published, listed by its CPO and has at least one EVSE not REMOVED.")
 
     class Meta:
         indexes = [models.Index(fields=["partner", "last_updated"])]
@@ -245,6 +251,11 @@ class SyncRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.partner} {self.module} {self.mode} {self.started_at:%Y-%m-%d %H:%M}"
+
+    delisted = models.PositiveIntegerField(
+        default=0, help_text="held objects this full pull no longer listed: kept, hidden from drivers (checklist §2.3)"
+    )
+    note = models.TextField(blank=True, help_text="What staff should know of a run that succeeded.")
 
     # A RUNNING run without a page stored for this long lost its worker: the next pull takes it over.
     STALE_AFTER = dt.timedelta(minutes=10)

@@ -25,8 +25,10 @@ from enum import Enum
 from typing import Any
 
 import orjson
+from django.conf import settings
 from django.contrib.gis.geos import Point
 from django.db import connection, transaction
+from django.db.models import Case, Value, When
 
 from roaming.models import (
     EVSE,
@@ -209,7 +211,7 @@ LOCATION_ROW = [
     "partner_id", "country_code", "party_id", "ocpi_id", "key", "publish", "name", "address", "city",
     "postal_code", "state", "country", "point", "parking_type", "time_zone", "opening_times",
     "charging_when_closed", "facilities", "operator_name", "suboperator_name", "owner_name",
-    "publish_allowed_to", "last_updated", "raw", "received_at", *SUMMARY_FIELDS,
+    "publish_allowed_to", "last_updated", "raw", "received_at", "delisted_at", *SUMMARY_FIELDS,
 ]  # fmt: skip
 EVSE_ROW = [
     "location_id", "uid", "uid_key", "evse_id", "status", "capabilities", "floor_level",
@@ -258,6 +260,7 @@ def _location_values(partner: Partner, wire: Any, now: dt.datetime, source: dict
         wire.last_updated,
         _without(source, "evses") if source is not None else _dump(wire, exclude={"evses"}),
         now,
+        None,  # delisted_at: sent, so listed
         *_summary_values(wire.publish, [facts_from_wire(e) for e in wire.evses or ()]),
     ]
 
@@ -361,22 +364,25 @@ def _select(sql: str, values: Sequence[Any], *, array: str = "text") -> list[tup
 
 @dataclass
 class _Held:
-    """What we hold of some keys: key → last_updated, row id, and the partner it is held for."""
+    """What we hold of some keys: key → last_updated, row id, and the partner it is held for;
+    and the Locations among them that a full pull no longer listed (`delist_missing`)."""
 
     versions: dict[str, dt.datetime]
     ids: dict[str, int]
     owners: dict[str, int]
+    delisted: set[str] = field(default_factory=set)
 
 
 def _held(model: type[Location] | type[Tariff], keys: Sequence[str]) -> _Held:
     table = model._meta.db_table
-    rows = _select(f'SELECT "key", "last_updated", "id", "partner_id" FROM "{table}" WHERE "key" IN', keys)
-    ids = {key: pk for key, _, pk, _ in rows}
-    owners = {key: owner for key, _, _, owner in rows}
-    versions = {key: last_updated for key, last_updated, _, _ in rows}
+    delisted = '"delisted_at" IS NOT NULL' if model is Location else "FALSE"
+    rows = _select(f'SELECT "key", "last_updated", "id", "partner_id", {delisted} FROM "{table}" WHERE "key" IN', keys)
+    ids = {key: pk for key, _, pk, _, _ in rows}
+    owners = {key: owner for key, _, _, owner, _ in rows}
+    versions = {key: last_updated for key, last_updated, _, _, _ in rows}
     if connection.vendor != "postgresql":  # a plain SQLite cursor gives the naive text Django stores
         versions = {key: _stored_datetime(value) for key, value in versions.items()}
-    return _Held(versions, ids, owners)
+    return _Held(versions, ids, owners, {key for key, _, _, _, gone in rows if gone})
 
 
 def _stored_datetime(value: Any) -> dt.datetime:
@@ -565,7 +571,8 @@ def write_locations(prepared: PreparedLocations, *, replace_equal: bool = False)
     if result.refused:
         versions = {key: version for key, version in versions.items() if key not in result.refused}
     handed_over = _handed_over(prepared.partner_id, holding.owners, result.refused)
-    changed = _compare(versions, held, result, replace_equal=replace_equal, handed_over=handed_over)
+    # A delisted Location sent again is listed again, even unchanged (`delist_missing`).
+    changed = _compare(versions, held, result, replace_equal=replace_equal, handed_over=[*handed_over, *holding.delisted])
     if not changed:
         return result
     # Rows of keys we hold as they are are left out; when every key changed (a first pull),
@@ -599,7 +606,7 @@ def write_locations(prepared: PreparedLocations, *, replace_equal: bool = False)
                 # the same version moves over to a new connection (`_handed_over`).
                 + f' WHERE "{location_table}"."last_updated" {"<=" if replace_equal else "<"} excluded."last_updated"'
                 + f' OR ("{location_table}"."last_updated" = excluded."last_updated"'
-                + f' AND "{location_table}"."partner_id" <> excluded."partner_id")',
+                + f' AND ("{location_table}"."partner_id" <> excluded."partner_id" OR "{location_table}"."delisted_at" IS NOT NULL))',
                 params + only_changed,
             )
         held_evses = _held_evses(replaced)
@@ -747,6 +754,40 @@ def store_locations(
     """
     prepared = prepare_locations(partner=partner, locations=locations, encoder=bulk.encoder(), sources=sources, now=now)
     return write_locations(prepared, replace_equal=replace_equal)
+
+
+def apply_full_list(*, partner: Partner, listed: AbstractSet[str], now: dt.datetime) -> tuple[int, str]:
+    """After a whole, unfiltered pull of a partner's Locations: "the new truth" (checklist §2.3).
+
+    A Location we hold for it that the list no longer had is no longer valid: it is kept (OCPI
+    never deletes; sessions point at it) but hidden from drivers (`delisted_at`), until a pull or
+    a PUT sends it again; one the list has again is shown again. `listed`: every key the pull
+    received, objects we could not read included (listed, only broken). A list that misses more
+    than `OCPI_DELIST_MAX_SHARE` of what we hold (and more than a handful) looks cut short rather
+    than true: nothing is hidden, and the returned note says so for staff. Returns (hidden, note).
+    """
+    relisted = [
+        key for key in Location.objects.filter(partner=partner, delisted_at__isnull=False).values_list("key", flat=True) if key in listed
+    ]
+    for chunk in _chunks(relisted):
+        Location.objects.filter(partner=partner, key__in=chunk).update(
+            delisted_at=None, is_visible=Case(When(publish=True, evse_count__gt=0, then=Value(True)), default=Value(False))
+        )
+    held = list(Location.objects.filter(partner=partner, delisted_at__isnull=True).values_list("key", flat=True))
+    missing = [key for key in held if key not in listed]
+    if not missing:
+        return 0, ""
+    if len(missing) > max(DELIST_ALWAYS_UP_TO, settings.OCPI_DELIST_MAX_SHARE * len(held)):
+        return 0, (
+            f"The full list lacked {len(missing):,} of the {len(held):,} locations we hold for this partner; that looks like a list"
+            " cut short rather than sites gone, so none was hidden. A later full pull that lacks fewer will hide them."
+        )
+    for chunk in _chunks(missing):
+        Location.objects.filter(partner=partner, key__in=chunk).update(delisted_at=now, is_visible=False)
+    return len(missing), ""
+
+
+DELIST_ALWAYS_UP_TO = 10  # a small network losing a few sites is not a cut-short list
 
 
 # Tariffs -----------------------------------------------------------------------------------------

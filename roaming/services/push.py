@@ -129,7 +129,7 @@ class _Site:
 
 
 # What the push services and GET use of each row (writes build fresh rows with network's functions).
-_LOCATION = Columns(Location, "l", ["id", "partner", "publish", "last_updated", "raw"])
+_LOCATION = Columns(Location, "l", ["id", "partner", "publish", "last_updated", "raw", "delisted_at"])
 _EVSE = Columns(
     EVSE, "e", ["id", "location", "uid", "uid_key", "status", "capabilities", "last_updated", "raw"]
 )
@@ -288,6 +288,9 @@ def _save_site(site: _Site, last_updated: dt.datetime, *, location_fields: Seque
     facts = [facts_from_row(evse, site.connectors.get(evse.pk, [])) for evse in site.evses.values()]
     for name, value in summarize(publish=location.publish, evses=facts).items():
         setattr(location, name, value)
+    # Delisted by the CPO's last full list: a change pushed to part of it does not list it again
+    # (a PUT of the whole Location, or the next pull, does).
+    location.is_visible = location.is_visible and location.delisted_at is None
     # "partner": `_site` hands over a location whose holder no longer claims its party.
     if location_fields:  # a Location PATCH: its point may move
         location.save(update_fields=list(dict.fromkeys([*location_fields, "partner", "last_updated", "received_at", *SUMMARY_FIELDS])))

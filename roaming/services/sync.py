@@ -309,6 +309,16 @@ def _store_page(partner: Partner, module: str, run: SyncRun, page: _Page, next_u
     return stored, len(rejects)
 
 
+def _listed_keys(page: _Page) -> Iterator[str]:
+    """The keys of every Location a page lists, the ones we could not read included (when their
+    ids are readable): they are listed, only broken, and must not be taken for sites gone."""
+    if page.prepared is not None:
+        yield from page.prepared.versions
+    for _, _, raw in page.rejects:
+        if isinstance(raw, dict) and all(isinstance(raw.get(name), str) for name in ("country_code", "party_id", "id")):
+            yield Location.make_key(raw["country_code"], raw["party_id"], raw["id"])
+
+
 def _refused(result: network.StoreResult, ids: dict[str, str], versions: dict[str, dt.datetime]) -> list[tuple[str, str, Any]]:
     """Quarantine entries for the objects another connection keeps (see `network.claimed_elsewhere`)."""
     entries = []
@@ -362,6 +372,10 @@ def sync_module(
     # GET-all through a hub is addressed to the hub itself (checklist §2.1); a CPO to itself.
     party = hub or min(parties, default=(settings.OCPI_COUNTRY_CODE, settings.OCPI_PARTY_ID))
     routing = Routing(to_country_code=party[0], to_party_id=party[1])
+    # A whole list read by this process from its first page is "the new truth" (checklist §2.3):
+    # every key it names, to hide afterwards what it no longer lists. A resumed run read part of
+    # it in an earlier attempt, so it hides nothing.
+    listed: set[str] | None = set() if module == "locations" and run.mode == SyncRun.Mode.FULL and run.pages == 0 else None
     try:
         with OcpiClient(partner.outbound_token, base64_token=partner.token_base64) as client:
             responses = iterate_pages(client, start_url, params=params, routing=routing, parse=False)
@@ -376,6 +390,8 @@ def sync_module(
                         run.total_reported = response.total_count
                         run.save(update_fields=["total_reported"])
                     stored, _ = _store_page(partner, module, run, page, response.next_link or "")
+                    if listed is not None:
+                        listed.update(_listed_keys(page))
                     if on_page:
                         on_page(PageProgress(run=run, page_objects=stored, total=run.total_reported))
     except (TransportError, SyncError) as error:
@@ -389,11 +405,14 @@ def sync_module(
     except BaseException as error:  # Ctrl-C in ocpi_sync, a worker shutting down: the next pull resumes
         _fail(run, partner, module, f"interrupted ({type(error).__name__}) after {run.pages} pages", permanent=False)
         raise
+    if listed is not None:
+        with transaction.atomic():
+            run.delisted, run.note = network.apply_full_list(partner=partner, listed=listed, now=timezone.now())
     run.state = SyncRun.State.SUCCEEDED
     run.finished_at = timezone.now()
     run.next_url = ""
     run.error = ""  # a resumed run's "retrying after …"
-    run.save(update_fields=["state", "finished_at", "next_url", "error"])
+    run.save(update_fields=["state", "finished_at", "next_url", "error", "delisted", "note"])
     if run.mode == SyncRun.Mode.FULL and module == "locations":
         _refresh_planner_statistics()
     partner.record_contact()

@@ -182,11 +182,115 @@ def test_a_full_pull_that_is_run_again_rewrites_nothing(partner):
     assert dict(Location.objects.values_list("key", "received_at")) == before
 
 
-def test_objects_missing_from_a_full_pull_stay(partner, network):
+def _shown() -> set[str]:
+    return set(Location.objects.filter(is_visible=True).values_list("ocpi_id", flat=True))
+
+
+def test_a_location_missing_from_a_full_pull_stays_but_is_no_longer_shown_until_listed_again(partner, network):
     sync.sync_module(partner=partner, module="locations", full=True)
-    network.locations.pop()  # OCPI never deletes: we keep what we had
+    shown, before = _shown(), dict(Location.objects.values_list("ocpi_id", "received_at"))
+    gone = network.locations.pop()  # the CPO's whole list no longer has it: no longer valid (checklist §2.3)
+    run = sync.sync_module(partner=partner, module="locations", full=True)
+    assert Location.objects.count() == 120  # OCPI never deletes: we keep it, sessions may point at it
+    assert run.delisted == 1 and run.note == ""
+    hidden = Location.objects.get(ocpi_id=gone["id"])
+    assert hidden.delisted_at is not None and hidden.delisted_at >= run.started_at and not hidden.is_visible
+    assert _shown() == shown - {gone["id"]}
+    assert dict(Location.objects.exclude(ocpi_id=gone["id"]).values_list("ocpi_id", "received_at")) == {
+        key: value for key, value in before.items() if key != gone["id"]
+    }  # the others were not rewritten
+
+    network.locations.append(gone)  # back in the list, unchanged (same last_updated)
+    again = sync.sync_module(partner=partner, module="locations", full=True)
+    assert again.delisted == 0 and _shown() == shown
+    assert Location.objects.get(ocpi_id=gone["id"]).delisted_at is None
+
+
+def test_staff_see_what_the_cpos_list_no_longer_has_and_a_list_taken_for_cut_short(partner, network, admin_client):
     sync.sync_module(partner=partner, module="locations", full=True)
-    assert Location.objects.count() == 120
+    gone = network.locations.pop()
+    sync.sync_module(partner=partner, module="locations", full=True)
+    listing = admin_client.get("/admin/roaming/location/?listed=no").content.decode()
+    hidden = Location.objects.get(ocpi_id=gone["id"])
+    assert f"/admin/roaming/location/{hidden.pk}/change/" in listing
+    assert listing.count("/change/") == 1  # only it
+    runs = admin_client.get("/admin/roaming/syncrun/").content.decode()
+    assert "1 no longer listed" in runs
+
+    del network.locations[-40:]
+    sync.sync_module(partner=partner, module="locations", full=True)
+    runs = admin_client.get("/admin/roaming/syncrun/").content.decode()
+    assert "The full list lacked 40 of the 119 locations" in runs
+
+
+def test_an_incremental_pull_hides_nothing_and_lists_again_what_it_sends(partner, network):
+    sync.sync_module(partner=partner, module="locations", full=True)
+    shown = _shown()
+    gone = network.locations.pop()
+    sync.sync_module(partner=partner, module="locations", full=True)
+    network.locations.pop()  # an increment is filtered by date: what it lacks says nothing
+    network.locations.append(gone)
+    gone["last_updated"] = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")  # changed since: in the increment
+    network.invalidate()
+    run = sync.sync_module(partner=partner, module="locations")
+    assert run.mode == SyncRun.Mode.INCREMENTAL and run.delisted == 0 and run.objects_stored == 1
+    assert _shown() == shown
+
+
+def test_a_full_list_lacking_a_fifth_of_the_network_is_taken_for_a_list_cut_short(partner, network):
+    sync.sync_module(partner=partner, module="locations", full=True)
+    shown = _shown()
+    del network.locations[-30:]  # 30 of 120: more than OCPI_DELIST_MAX_SHARE (20%)
+    run = sync.sync_module(partner=partner, module="locations", full=True)
+    assert run.state == SyncRun.State.SUCCEEDED and run.delisted == 0
+    assert "lacked 30 of the 120 locations" in run.note and "none was hidden" in run.note
+    assert _shown() == shown and not Location.objects.filter(delisted_at__isnull=False).exists()
+
+
+def test_a_resumed_full_pull_hides_nothing(partner, simulator, network, settings):
+    sync.sync_module(partner=partner, module="locations", full=True)
+    shown = _shown()
+    settings.OCPI_HTTP_RETRIES = 0
+    network.locations.pop(0)  # on the first page: a resumed run never sees that page again
+    simulator.faults["locations"] = "500_after_first_page"
+    with pytest.raises(sync.SyncError):
+        sync.sync_module(partner=partner, module="locations", full=True)
+    del simulator.faults["locations"]
+    sync.resume_failed(partner=partner, module="locations")
+    resumed = sync.sync_module(partner=partner, module="locations", full=True)
+    assert resumed.state == SyncRun.State.SUCCEEDED and resumed.delisted == 0
+    assert _shown() == shown
+
+
+def test_a_location_the_list_sends_broken_is_not_taken_for_gone(partner, network):
+    sync.sync_module(partner=partner, module="locations", full=True)
+    broken = network.locations[7]
+    broken["coordinates"] = {"latitude": "91.000000", "longitude": "4.000000"}
+    broken["last_updated"] = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    network.invalidate()
+    run = sync.sync_module(partner=partner, module="locations", full=True)
+    assert run.rejected == 1 and run.delisted == 0
+    assert Location.objects.get(ocpi_id=broken["id"]).is_visible  # as it was, quarantined copy aside
+
+
+def test_a_change_pushed_to_a_delisted_location_does_not_show_it_but_a_put_of_it_does(partner, simulator, network):
+    sync.sync_module(partner=partner, module="locations", full=True)
+    gone = network.locations.pop()
+    sync.sync_module(partner=partner, module="locations", full=True)
+    evse = next(e for e in gone["evses"] if e["status"] != "REMOVED")
+    status = "CHARGING" if evse["status"] == "AVAILABLE" else "AVAILABLE"
+    base = f"{simulator.emsp_endpoint('locations')}/{gone['country_code']}/{gone['party_id']}/{gone['id']}"
+    later = (dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    patched = simulator.call_emsp("PATCH", f"{base}/{evse['uid']}", {"status": status, "last_updated": later})
+    assert patched.status_code == 200, patched.text
+    held = Location.objects.get(ocpi_id=gone["id"])
+    assert not held.is_visible and held.delisted_at is not None
+    assert EVSE.objects.get(location=held, uid=evse["uid"]).status == status  # the change itself is kept
+
+    put = simulator.call_emsp("PUT", base, dict(gone, last_updated=later))
+    assert put.status_code == 200, put.text
+    held.refresh_from_db()
+    assert held.is_visible and held.delisted_at is None
 
 
 def test_a_server_error_mid_run_fails_retryably_and_the_next_run_resumes_at_that_page(partner, simulator, settings):
