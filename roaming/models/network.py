@@ -188,7 +188,9 @@ class Tariff(models.Model):
     start_date_time = models.DateTimeField(null=True, blank=True)
     end_date_time = models.DateTimeField(null=True, blank=True)
     last_updated = models.DateTimeField(db_index=True)
-    deleted_at = models.DateTimeField(null=True, blank=True, help_text="Set when the CPO DELETEs it; history stays.")
+    deleted_at = models.DateTimeField(
+        null=True, blank=True, help_text="Set when the CPO DELETEs it or its full list no longer has it; history stays."
+    )
     raw = models.JSONField()
     received_at = models.DateTimeField(auto_now=True)
 

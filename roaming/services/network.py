@@ -756,34 +756,39 @@ def store_locations(
     return write_locations(prepared, replace_equal=replace_equal)
 
 
-def apply_full_list(*, partner: Partner, listed: AbstractSet[str], now: dt.datetime) -> tuple[int, str]:
-    """After a whole, unfiltered pull of a partner's Locations: "the new truth" (checklist §2.3).
+def apply_full_list(*, model: type[Location] | type[Tariff], partner: Partner, listed: AbstractSet[str], now: dt.datetime) -> tuple[int, str]:
+    """After a whole, unfiltered pull of a partner's Locations or Tariffs: "the new truth"
+    (checklist §2.3; §5.1 "replace your known list with the received list").
 
-    A Location we hold for it that the list no longer had is no longer valid: it is kept (OCPI
-    never deletes; sessions point at it) but hidden from drivers (`delisted_at`), until a pull or
-    a PUT sends it again; one the list has again is shown again. `listed`: every key the pull
-    received, objects we could not read included (listed, only broken). A list that misses more
-    than `OCPI_DELIST_MAX_SHARE` of what we hold (and more than a handful) looks cut short rather
-    than true: nothing is hidden, and the returned note says so for staff. Returns (hidden, note).
+    An object we hold for it that the list no longer has is no longer valid. It is kept (OCPI
+    never deletes; sessions point at it): a Location is hidden from drivers (`delisted_at`), a
+    Tariff stops applying (`deleted_at`, as a DELETE would do; its history stays). One the list has
+    again is valid again. `listed`: every key the pull received, objects we could not read
+    included (listed, only broken). A list that lacks more than `OCPI_DELIST_MAX_SHARE` of what we
+    hold (and more than a handful) looks cut short rather than true: nothing changes, and the
+    returned note says so for staff. Returns (objects no longer valid, note).
     """
-    relisted = [
-        key for key in Location.objects.filter(partner=partner, delisted_at__isnull=False).values_list("key", flat=True) if key in listed
-    ]
-    for chunk in _chunks(relisted):
-        Location.objects.filter(partner=partner, key__in=chunk).update(
-            delisted_at=None, is_visible=Case(When(publish=True, evse_count__gt=0, then=Value(True)), default=Value(False))
-        )
-    held = list(Location.objects.filter(partner=partner, delisted_at__isnull=True).values_list("key", flat=True))
+    if model is Location:
+        flag, what = "delisted_at", "locations"
+        shown = {"is_visible": Case(When(publish=True, evse_count__gt=0, then=Value(True)), default=Value(False))}
+        hidden: dict[str, Any] = {"is_visible": False}
+    else:
+        flag, what, shown, hidden = "deleted_at", "tariffs", {}, {}
+    objects = model.objects.filter(partner=partner)  # type: ignore[attr-defined]
+    back = [key for key in objects.filter(**{f"{flag}__isnull": False}).values_list("key", flat=True) if key in listed]
+    for chunk in _chunks(back):
+        objects.filter(key__in=chunk).update(**{flag: None}, **shown)
+    held = list(objects.filter(**{f"{flag}__isnull": True}).values_list("key", flat=True))
     missing = [key for key in held if key not in listed]
     if not missing:
         return 0, ""
     if len(missing) > max(DELIST_ALWAYS_UP_TO, settings.OCPI_DELIST_MAX_SHARE * len(held)):
         return 0, (
-            f"The full list lacked {len(missing):,} of the {len(held):,} locations we hold for this partner; that looks like a list"
-            " cut short rather than sites gone, so none was hidden. A later full pull that lacks fewer will hide them."
+            f"The full list lacked {len(missing):,} of the {len(held):,} {what} we hold for this partner; that looks like a"
+            " list cut short rather than objects gone, so none was set aside. A later full pull that lacks fewer will."
         )
     for chunk in _chunks(missing):
-        Location.objects.filter(partner=partner, key__in=chunk).update(delisted_at=now, is_visible=False)
+        objects.filter(key__in=chunk).update(**{flag: now}, **hidden)
     return len(missing), ""
 
 

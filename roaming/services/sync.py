@@ -29,7 +29,7 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from roaming.models import EVSE, Connector, Location, Partner, SyncRun
+from roaming.models import EVSE, Connector, Location, Partner, SyncRun, Tariff
 from roaming.ocpi.client import OcpiClient, OcpiResponse, Routing, TransportError, iterate_pages, same_origin
 from roaming.ocpi.envelope import format_datetime
 from roaming.ocpi.v221.feeds import (
@@ -310,10 +310,12 @@ def _store_page(partner: Partner, module: str, run: SyncRun, page: _Page, next_u
 
 
 def _listed_keys(page: _Page) -> Iterator[str]:
-    """The keys of every Location a page lists, the ones we could not read included (when their
+    """The keys of every Location or Tariff a page lists, the ones we could not read included (when their
     ids are readable): they are listed, only broken, and must not be taken for sites gone."""
     if page.prepared is not None:
         yield from page.prepared.versions
+    for tariff in page.own:
+        yield Location.make_key(tariff.country_code, tariff.party_id, tariff.id)
     for _, _, raw in page.rejects:
         if isinstance(raw, dict) and all(isinstance(raw.get(name), str) for name in ("country_code", "party_id", "id")):
             yield Location.make_key(raw["country_code"], raw["party_id"], raw["id"])
@@ -375,7 +377,7 @@ def sync_module(
     # A whole list read by this process from its first page is "the new truth" (checklist §2.3):
     # every key it names, to hide afterwards what it no longer lists. A resumed run read part of
     # it in an earlier attempt, so it hides nothing.
-    listed: set[str] | None = set() if module == "locations" and run.mode == SyncRun.Mode.FULL and run.pages == 0 else None
+    listed: set[str] | None = set() if run.mode == SyncRun.Mode.FULL and run.pages == 0 else None
     try:
         with OcpiClient(partner.outbound_token, base64_token=partner.token_base64) as client:
             responses = iterate_pages(client, start_url, params=params, routing=routing, parse=False)
@@ -407,7 +409,8 @@ def sync_module(
         raise
     if listed is not None:
         with transaction.atomic():
-            run.delisted, run.note = network.apply_full_list(partner=partner, listed=listed, now=timezone.now())
+            model = Location if module == "locations" else Tariff
+            run.delisted, run.note = network.apply_full_list(model=model, partner=partner, listed=listed, now=timezone.now())
     run.state = SyncRun.State.SUCCEEDED
     run.finished_at = timezone.now()
     run.next_url = ""

@@ -223,6 +223,27 @@ def test_staff_see_what_the_cpos_list_no_longer_has_and_a_list_taken_for_cut_sho
     assert "The full list lacked 40 of the 119 locations" in runs
 
 
+def test_a_tariff_missing_from_a_full_pull_stops_applying_and_applies_again_when_listed(partner, simulator, network):
+    sync.sync_module(partner=partner, module="tariffs", full=True)
+    gone = network.tariffs.pop()  # checklist §5.1: replace the known list with the received one
+    run = sync.sync_module(partner=partner, module="tariffs", full=True)
+    assert run.delisted == 1
+    tariff = Tariff.objects.get(ocpi_id=gone["id"])
+    assert tariff.deleted_at is not None and tariff.versions.exists()  # kept, with its history
+    assert Tariff.objects.filter(deleted_at__isnull=True).count() == len(network.tariffs)
+
+    network.tariffs.append(gone)
+    assert sync.sync_module(partner=partner, module="tariffs", full=True).delisted == 0
+    assert Tariff.objects.get(ocpi_id=gone["id"]).deleted_at is None
+
+    # A tariff the CPO DELETEd but its whole list still has, unchanged: the list is the newer word.
+    url = f"{simulator.emsp_endpoint('tariffs')}/{gone['country_code']}/{gone['party_id']}/{gone['id']}"
+    assert simulator.call_emsp("DELETE", url).status_code == 200
+    assert Tariff.objects.get(ocpi_id=gone["id"]).deleted_at is not None
+    sync.sync_module(partner=partner, module="tariffs", full=True)
+    assert Tariff.objects.get(ocpi_id=gone["id"]).deleted_at is None
+
+
 def test_an_incremental_pull_hides_nothing_and_lists_again_what_it_sends(partner, network):
     sync.sync_module(partner=partner, module="locations", full=True)
     shown = _shown()
@@ -243,7 +264,7 @@ def test_a_full_list_lacking_a_fifth_of_the_network_is_taken_for_a_list_cut_shor
     del network.locations[-30:]  # 30 of 120: more than OCPI_DELIST_MAX_SHARE (20%)
     run = sync.sync_module(partner=partner, module="locations", full=True)
     assert run.state == SyncRun.State.SUCCEEDED and run.delisted == 0
-    assert "lacked 30 of the 120 locations" in run.note and "none was hidden" in run.note
+    assert "lacked 30 of the 120 locations" in run.note and "none was set aside" in run.note
     assert _shown() == shown and not Location.objects.filter(delisted_at__isnull=False).exists()
 
 
