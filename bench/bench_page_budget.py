@@ -36,7 +36,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench_sync import fresh_database  # this directory is on the path when run as a script
+from bench_sync import (  # this directory is on the path when run as a script
+    fresh_database,
+    migrate_with_partner,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -86,14 +89,7 @@ def measure(args: argparse.Namespace) -> None:
     template = workdir / "template.sqlite3"
     database_url = f"spatialite:///{template}" if args.child == "spatialite" else fresh_database("postgis")
     env = {**os.environ, "DATABASE_URL": database_url, "LOG_LEVEL": "WARNING", "DJANGO_DEBUG": "false"}
-    # Migrated in another process: writes measured right after an in-process migrate cost ~1.5x.
-    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], env=env, cwd=ROOT, check=True)
-    setup = (
-        "import django,os;os.environ.setdefault('DJANGO_SETTINGS_MODULE','config.settings');django.setup();"
-        "from roaming.models import Partner;"
-        "Partner.objects.create(name='Bench CPO',status='CONNECTED',version='2.2.1',outbound_token='bench-token')"
-    )
-    subprocess.run([sys.executable, "-c", setup], env=env, cwd=ROOT, check=True)
+    migrate_with_partner(env)
     plain = bare = None
     if args.child == "spatialite":
         ours, plain, bare = (migrated_copy(template, name) for name in ("ours.sqlite3", "plain.sqlite3", "bare.sqlite3"))
