@@ -152,8 +152,8 @@ OCPI_INCREMENTAL_PAGE_LIMIT = env.int("OCPI_INCREMENTAL_PAGE_LIMIT", default=250
 # (and our workers) are not all hit at once; checklist §2.3 asks for "random splay".
 OCPI_PULL_SPLAY_SECONDS = env.int("OCPI_PULL_SPLAY_SECONDS", default=60)
 OCPI_FULL_PULL_SPLAY_SECONDS = env.int("OCPI_FULL_PULL_SPLAY_SECONDS", default=1800)
-# A full pull that lacks more than this share of a partner's Locations we hold (and more than ten)
-# is taken for a list cut short, not for sites gone: nothing is hidden (see network.apply_full_list).
+# A full pull that lacks more than this share of a partner's Locations or Tariffs we hold (and more than ten)
+# is taken for a list cut short, not for objects gone: nothing is set aside (network.apply_full_list); 0: off.
 OCPI_DELIST_MAX_SHARE = env.float("OCPI_DELIST_MAX_SHARE", default=0.2)
 OCPI_SYNC_WORKERS = env.int("OCPI_SYNC_WORKERS", default=2 if (os.cpu_count() or 1) > 1 else 0)
 OCPI_MAX_PAGES = env.int("OCPI_MAX_PAGES", default=10_000)

@@ -766,8 +766,10 @@ def apply_full_list(*, model: type[Location] | type[Tariff], partner: Partner, l
     again is valid again. `listed`: every key the pull received, objects we could not read
     included (listed, only broken). A list that lacks more than `OCPI_DELIST_MAX_SHARE` of what we
     hold (and more than a handful) looks cut short rather than true: nothing changes, and the
-    returned note says so for staff. Returns (objects no longer valid, note).
+    returned note says so for staff; 0 turns the whole rule off. Returns (objects no longer valid, note).
     """
+    if settings.OCPI_DELIST_MAX_SHARE <= 0:  # turned off: what a list lacks stays as it was
+        return 0, ""
     if model is Location:
         flag, what = "delisted_at", "locations"
         shown = {"is_visible": Case(When(publish=True, evse_count__gt=0, then=Value(True)), default=Value(False))}

@@ -268,6 +268,15 @@ def test_a_full_list_lacking_a_fifth_of_the_network_is_taken_for_a_list_cut_shor
     assert _shown() == shown and not Location.objects.filter(delisted_at__isnull=False).exists()
 
 
+def test_the_new_truth_can_be_turned_off(partner, network, settings):
+    settings.OCPI_DELIST_MAX_SHARE = 0
+    sync.sync_module(partner=partner, module="locations", full=True)
+    shown = _shown()
+    network.locations.pop()
+    run = sync.sync_module(partner=partner, module="locations", full=True)
+    assert run.delisted == 0 and run.note == "" and _shown() == shown
+
+
 def test_a_resumed_full_pull_hides_nothing(partner, simulator, network, settings):
     sync.sync_module(partner=partner, module="locations", full=True)
     shown = _shown()
