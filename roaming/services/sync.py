@@ -408,9 +408,13 @@ def sync_module(
         _fail(run, partner, module, f"interrupted ({type(error).__name__}) after {run.pages} pages", permanent=False)
         raise
     if listed is not None:
-        with transaction.atomic():
-            model = Location if module == "locations" else Tariff
-            run.delisted, run.note = network.apply_full_list(model=model, partner=partner, listed=listed, now=timezone.now())
+        model = Location if module == "locations" else Tariff
+        try:
+            with transaction.atomic():
+                run.delisted, run.note = network.apply_full_list(model=model, partner=partner, listed=listed, now=timezone.now())
+        except Exception as error:  # the pages are stored: the run succeeded, this last step did not
+            logger.exception("Sync run %s: setting aside what the full list lacks failed", run.pk)
+            run.delisted, run.note = 0, f"What the full list lacks was not set aside ({type(error).__name__}: {error}); the next full pull tries again."
     run.state = SyncRun.State.SUCCEEDED
     run.finished_at = timezone.now()
     run.next_url = ""

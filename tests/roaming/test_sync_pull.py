@@ -7,7 +7,7 @@ import io
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import connection
+from django.db import DatabaseError, connection
 
 from roaming.models import (
     EVSE,
@@ -266,6 +266,20 @@ def test_a_full_list_lacking_a_fifth_of_the_network_is_taken_for_a_list_cut_shor
     assert run.state == SyncRun.State.SUCCEEDED and run.delisted == 0
     assert "lacked 30 of the 120 locations" in run.note and "none was set aside" in run.note
     assert _shown() == shown and not Location.objects.filter(delisted_at__isnull=False).exists()
+
+
+def test_a_failure_setting_aside_what_the_list_lacks_does_not_fail_the_stored_pull(partner, network, monkeypatch):
+    sync.sync_module(partner=partner, module="locations", full=True)
+    network.locations.pop()
+
+    def broken(**_):  # a fault injected: the database refuses the last step
+        raise DatabaseError("disk full")
+
+    monkeypatch.setattr(sync.network, "apply_full_list", broken)
+    run = sync.sync_module(partner=partner, module="locations", full=True)
+    assert run.state == SyncRun.State.SUCCEEDED and run.delisted == 0
+    assert "was not set aside (DatabaseError: disk full)" in run.note
+    assert not Location.objects.filter(delisted_at__isnull=False).exists()
 
 
 def test_the_new_truth_can_be_turned_off(partner, network, settings):
