@@ -147,7 +147,6 @@ OCPI_HTTP_BACKOFF = env.float("OCPI_HTTP_BACKOFF", default=0.5)
 OCPI_HTTP_MAX_RETRY_AFTER = env.float("OCPI_HTTP_MAX_RETRY_AFTER", default=30.0)
 OCPI_PAGE_LIMIT = env.int("OCPI_PAGE_LIMIT", default=1000)
 OCPI_INCREMENTAL_PAGE_LIMIT = env.int("OCPI_INCREMENTAL_PAGE_LIMIT", default=250)
-# Processes forked by a Locations pull to decode and prepare pages on the other cores (0: a thread).
 # Scheduled pulls start at a random moment within this many seconds of their beat, so partners
 # (and our workers) are not all hit at once; checklist §2.3 asks for "random splay".
 OCPI_PULL_SPLAY_SECONDS = env.int("OCPI_PULL_SPLAY_SECONDS", default=60)
@@ -155,6 +154,7 @@ OCPI_FULL_PULL_SPLAY_SECONDS = env.int("OCPI_FULL_PULL_SPLAY_SECONDS", default=1
 # A full pull that lacks more than this share of a partner's Locations or Tariffs we hold (and more than ten)
 # is taken for a list cut short, not for objects gone: nothing is set aside (network.apply_full_list); 0: off.
 OCPI_DELIST_MAX_SHARE = env.float("OCPI_DELIST_MAX_SHARE", default=0.2)
+# Processes forked by a Locations pull to decode and prepare pages on the other cores (0: a thread).
 OCPI_SYNC_WORKERS = env.int("OCPI_SYNC_WORKERS", default=2 if (os.cpu_count() or 1) > 1 else 0)
 OCPI_MAX_PAGES = env.int("OCPI_MAX_PAGES", default=10_000)
 # Locations fetched from one partner per minute because its pushes named ones we lack (see

@@ -18,7 +18,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='syncrun',
             name='delisted',
-            field=models.PositiveIntegerField(default=0, help_text='held objects this full pull no longer listed: kept, hidden from drivers (checklist §2.3)'),
+            field=models.PositiveIntegerField(default=0, help_text='held objects this full pull no longer listed: kept, locations hidden from drivers, tariffs no longer applied (checklist §2.3)'),
         ),
         migrations.AddField(
             model_name='syncrun',

@@ -242,6 +242,12 @@ class SyncRun(models.Model):
     next_url = models.TextField(blank=True, help_text="Where to resume if the run stopped part-way.")
     error = models.TextField(blank=True)
     error_permanent = models.BooleanField(default=False)
+    delisted = models.PositiveIntegerField(
+        default=0,
+        help_text="held objects this full pull no longer listed: kept, locations hidden from drivers, tariffs no longer"
+        " applied (checklist §2.3)",
+    )
+    note = models.TextField(blank=True, help_text="What staff should know of a run that succeeded.")
 
     class Meta:
         ordering = ["-started_at"]
@@ -253,11 +259,6 @@ class SyncRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.partner} {self.module} {self.mode} {self.started_at:%Y-%m-%d %H:%M}"
-
-    delisted = models.PositiveIntegerField(
-        default=0, help_text="held objects this full pull no longer listed: kept, hidden from drivers (checklist §2.3)"
-    )
-    note = models.TextField(blank=True, help_text="What staff should know of a run that succeeded.")
 
     # A RUNNING run without a page stored for this long lost its worker: the next pull takes it over.
     STALE_AFTER = dt.timedelta(minutes=10)

@@ -144,7 +144,7 @@ class Partner(models.Model):
 
     @property
     def is_hub(self) -> bool:
-        return any(role.role == PartnerRole.HUB for role in self.roles.all())
+        return self.hub_party() is not None
 
     def hub_party(self) -> tuple[str, str] | None:
         """The hub's own (country_code, party_id), from its HUB role; None for a CPO."""

@@ -17,6 +17,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import prefetch_related_objects
 from pydantic import ValidationError
 
 from roaming.models import HubClient, Partner, PartnerRole
@@ -83,6 +84,7 @@ def pull_clients(*, partner: Partner) -> HubPull | None:
     hub or publishes no HubClientInfo Sender. Transport errors are raised (`TransportError`);
     a ClientInfo we cannot read is quarantined with its reason and the rest is kept."""
     url = partner.endpoint_url(MODULE, "SENDER")
+    prefetch_related_objects([partner], "roles")  # `store_client_info` asks "a hub?" for every client
     if not url or not partner.is_hub:
         return None
     result = HubPull()

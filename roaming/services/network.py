@@ -365,7 +365,7 @@ def _select(sql: str, values: Sequence[Any], *, array: str = "text") -> list[tup
 @dataclass
 class _Held:
     """What we hold of some keys: key → last_updated, row id, and the partner it is held for;
-    and the Locations among them that a full pull no longer listed (`delist_missing`)."""
+    and the Locations among them that a full pull no longer listed (`apply_full_list`)."""
 
     versions: dict[str, dt.datetime]
     ids: dict[str, int]
@@ -571,7 +571,7 @@ def write_locations(prepared: PreparedLocations, *, replace_equal: bool = False)
     if result.refused:
         versions = {key: version for key, version in versions.items() if key not in result.refused}
     handed_over = _handed_over(prepared.partner_id, holding.owners, result.refused)
-    # A delisted Location sent again is listed again, even unchanged (`delist_missing`).
+    # A delisted Location sent again is listed again, even unchanged (`apply_full_list`).
     changed = _compare(versions, held, result, replace_equal=replace_equal, handed_over=[*handed_over, *holding.delisted])
     if not changed:
         return result
@@ -772,6 +772,7 @@ def apply_full_list(*, model: type[Location] | type[Tariff], partner: Partner, l
         return 0, ""
     if model is Location:
         flag, what = "delisted_at", "locations"
+        # Shown again by the summary's own rule (`_summary_values`): published, with an EVSE not REMOVED.
         shown = {"is_visible": Case(When(publish=True, evse_count__gt=0, then=Value(True)), default=Value(False))}
         hidden: dict[str, Any] = {"is_visible": False}
     else:

@@ -27,6 +27,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
+from django.db.models import prefetch_related_objects
 from django.utils import timezone
 
 from roaming.models import EVSE, Connector, Location, Partner, SyncRun, Tariff
@@ -352,6 +353,7 @@ def sync_module(
     url = partner.endpoint_url(module, "SENDER")
     if not url:
         raise SyncError(f"{partner} publishes no {module} Sender endpoint.", permanent=True)
+    prefetch_related_objects([partner], "roles")  # read once: the hub check, the parties, the operators' names
     hub = partner.hub_party()
     if hub is not None:
         # Who is behind the hub now: a party it connected since the last pull is one we accept.
