@@ -89,7 +89,8 @@ def _require_non_negative(value: Decimal | int | None, name: str) -> None:
 def _require_ordered(low: Decimal | int | date | None, high: Decimal | int | date | None, low_name: str,
                      high_name: str) -> None:
     if low is not None and high is not None and high < low:  # type: ignore[operator]
-        raise PricingInputError(high_name, f"{high} is before {low_name} {low}")
+        relation = "before" if isinstance(high, date) else "below"
+        raise PricingInputError(high_name, f"{high} is {relation} {low_name} {low}")
 
 
 @dataclass(frozen=True, slots=True)

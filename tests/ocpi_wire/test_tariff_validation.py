@@ -66,9 +66,9 @@ def test_it_keeps_prices_exact():
 
 
 def test_it_reads_restriction_dates_and_reservations():
-    parsed = Tariff.model_validate(
-        tariff(start_date="2024-12-24", end_date="2024-12-27", reservation="RESERVATION_EXPIRES")
-    )
+    data = tariff(start_date="2024-12-24", end_date="2024-12-27", reservation="RESERVATION_EXPIRES")
+    data["elements"][0]["price_components"] = [{"type": "TIME", "price": "1.20", "step_size": 60}]  # what it may price
+    parsed = Tariff.model_validate(data)
     restrictions = parsed.elements[0].restrictions
     assert restrictions is not None
     assert (restrictions.start_date, restrictions.end_date) == (dt.date(2024, 12, 24), dt.date(2024, 12, 27))
@@ -120,6 +120,57 @@ def test_it_writes_midnight_end_times_as_00_00():
 )
 def test_it_rejects_malformed_restrictions(restrictions, reason):
     assert reasons(tariff(**restrictions)) == [reason]
+
+
+@pytest.mark.parametrize(
+    ("restrictions", "reason"),
+    [
+        ({"min_kwh": 10, "max_kwh": 5}, "elements[0].restrictions.max_kwh: 5 is below min_kwh 10"),
+        ({"min_current": 32, "max_current": 16}, "elements[0].restrictions.max_current: 16 is below min_current 32"),
+        ({"min_power": 50, "max_power": 22}, "elements[0].restrictions.max_power: 22 is below min_power 50"),
+        ({"min_duration": 3600, "max_duration": 1800}, "elements[0].restrictions.max_duration: 1800 is below min_duration 3600"),
+        (
+            {"start_date": "2026-02-01", "end_date": "2026-01-01"},
+            "elements[0].restrictions.end_date: 2026-01-01 is before start_date 2026-02-01",
+        ),
+    ],
+)
+def test_it_refuses_restrictions_no_session_could_meet_as_the_price_engine_would(restrictions, reason):
+    # Stored, such a tariff would only fail later, when a driver's price is asked of it.
+    assert reasons(tariff(**restrictions)) == [reason]
+
+
+def test_it_accepts_bounds_that_meet_and_restrictions_of_one_side_only():
+    assert Tariff.model_validate(tariff(min_kwh=5, max_kwh=5, start_date="2026-01-01", end_date="2026-01-01"))
+    assert Tariff.model_validate(tariff(max_kwh=5, min_power=50))
+
+
+def test_it_refuses_a_reservation_element_that_prices_energy():
+    data = copy.deepcopy(example("tariff_1_simple_2hour.json"))
+    data["elements"] = [{"price_components": [{"type": "ENERGY", "price": "0.25", "step_size": 1}],
+                         "restrictions": {"reservation": "RESERVATION"}}]
+    assert reasons(data) == [
+        "elements[0].price_components[0].type: a reservation element may only price FLAT and TIME, not ENERGY"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("changes", "reason"),
+    [
+        (
+            {"start_date_time": "2026-02-01T00:00:00Z", "end_date_time": "2026-01-01T00:00:00Z"},
+            "end_date_time: 2026-01-01 00:00:00+00:00 is before start_date_time 2026-02-01 00:00:00+00:00",
+        ),
+        (
+            {"min_price": {"excl_vat": 10, "incl_vat": 12}, "max_price": {"excl_vat": 5, "incl_vat": 6}},
+            "max_price.excl_vat: is below min_price.excl_vat",
+        ),
+        ({"min_price": {"excl_vat": -1}}, "min_price.excl_vat: must not be negative (got -1)"),
+        ({"max_price": {"excl_vat": 5, "incl_vat": -6}}, "max_price.incl_vat: must not be negative (got -6)"),
+    ],
+)
+def test_it_refuses_validity_and_price_bounds_that_contradict_themselves(changes, reason):
+    assert reasons({**example("tariff_1_simple_2hour.json"), **changes}) == [reason]
 
 
 def test_it_rejects_tariffs_without_prices_or_with_bad_money_fields():

@@ -226,6 +226,16 @@ def _component(**changes: Any) -> dict[str, Any]:
             ["elements[0].price_components[0].price", "too large: at most 15 digits"],
             id="price-with-a-huge-exponent",
         ),
+        pytest.param(
+            spec_tariff(min_price={"excl_vat": 10}, max_price={"excl_vat": 5}, last_updated="2016-01-01T00:00:00Z"),
+            ["max_price.excl_vat: is below min_price.excl_vat"],
+            id="max-price-below-min-price",
+        ),
+        pytest.param(
+            spec_tariff(start_date_time="2026-02-01T00:00:00Z", end_date_time="2026-01-01T00:00:00Z"),
+            ["end_date_time", "is before start_date_time"],
+            id="ends-before-it-starts",
+        ),
     ],
 )
 def test_it_refuses_a_bad_tariff_put_precisely_and_writes_nothing(client, token, stored, body, fragments):

@@ -519,6 +519,14 @@ def test_a_tariff_in_no_iso_currency_is_quarantined_with_its_reason_and_the_rest
     assert refused.reason == "currency: 'XYZ' is not an ISO 4217 code of a currency"
 
 
+def test_a_tariff_our_engine_could_not_price_is_quarantined_with_the_rule_it_breaks(partner, network):
+    # Before, stored and shown as "cannot be priced" to staff, and no price at its chargers.
+    network.tariffs[2]["min_price"] = {"excl_vat": 10, "incl_vat": 12}
+    network.tariffs[2]["max_price"] = {"excl_vat": 5, "incl_vat": 6}
+    refused = _pull_tariffs_with_one_refused(partner, network, 2)
+    assert refused.reason == "max_price.excl_vat: is below min_price.excl_vat"
+
+
 def test_objects_of_a_party_the_partner_does_not_represent_are_refused(partner, network):
     network.locations[0]["party_id"] = "XXX"
     network.invalidate() if hasattr(network, "invalidate") else None

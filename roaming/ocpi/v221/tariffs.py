@@ -13,6 +13,10 @@ Contract
 * ``currency`` must be three upper-case letters (ISO 4217 form); ``elements`` and each element's
   ``price_components`` need at least one entry; ``last_updated`` is required (the spec's
   ``tariff_put_example.json`` lacks it and is rejected).
+* A tariff we accept is one our price engine can price: its contradictions (a minimum above its
+  maximum, an end before its start, a reservation element pricing ENERGY…) are refused here with
+  the engine's own rule and the field's path, not stored to be found unpriceable later. The
+  rules live once, in :mod:`roaming.pricing.types`.
 * General tolerances are those of :mod:`roaming.ocpi.v221.common`; the tolerant page decoder in
   :mod:`roaming.ocpi.v221.feeds` additionally repairs enum case and upper-cases a currency,
   recording warnings.
@@ -23,7 +27,11 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BeforeValidator, Field
+from pydantic import BeforeValidator, Field, model_validator
+from pydantic_core import PydanticCustomError
+
+from roaming.pricing.errors import PricingInputError
+from roaming.pricing.parse import parse_tariff
 
 from .common import (
     CiString36,
@@ -135,3 +143,13 @@ class Tariff(OcpiModel):
     end_date_time: DateTime | None = None
     energy_mix: EnergyMix | None = None
     last_updated: LastUpdated
+
+    @model_validator(mode="after")
+    def _priceable(self) -> Tariff:
+        try:
+            parse_tariff(self.model_dump(mode="json", exclude_none=True))
+        except PricingInputError as error:
+            raise PydanticCustomError(
+                "ocpi_tariff", "{message}", {"message": error.message, "subpath": f".{error.field}" if error.field else ""}
+            ) from None
+        return self
