@@ -280,6 +280,27 @@ def test_it_applies_the_spec_status_patch_and_recomputes_the_summary(client, tok
     assert ocpi_time(stored.status_updated_at) == "2019-06-24T12:39:09Z"
 
 
+def test_it_reads_an_enum_sent_with_surrounding_spaces_as_the_value_and_stores_it_clean(client, token, stored):
+    # Every string is stripped (common.py); an enum is a string on the wire, and pulls read it so.
+    body = {"status": " CHARGING ", "last_updated": "2019-06-24T12:39:09Z"}
+
+    response = call(client, "PATCH", f"{LOC}/3256", token, body=body)
+
+    assert response.status_code == 200 and response.json()["status_code"] == 1000
+    patched = evse("3256")
+    assert (patched.status, patched.raw["status"]) == ("CHARGING", "CHARGING")
+    assert held(client, token)["evses"][0]["status"] == "CHARGING"
+    stored.refresh_from_db()
+    assert stored.available_evse_count == 0
+
+
+def test_it_still_refuses_an_unknown_enum_value_with_spaces_around_it(client, token, stored):
+    before = network_state()
+    body = {"status": " AVAIL ", "last_updated": "2019-06-24T12:39:09Z"}
+    assert_refused(call(client, "PATCH", f"{LOC}/3256", token, body=body), 200, 2001, "status", "AVAIL")
+    assert network_state() == before
+
+
 def test_it_hides_a_location_whose_only_evse_is_patched_removed(client, token):
     body = spec_location()
     body["evses"] = [body["evses"][0]]

@@ -76,6 +76,17 @@ def test_it_creates_every_spec_tariff_example_with_201_and_keeps_its_version(cli
     assert tariff.versions.count() == 1
 
 
+def test_it_reads_tariff_enums_sent_with_trailing_spaces_as_their_values(client, token):
+    body = spec_tariff(type="REGULAR ")
+    body["elements"][0]["price_components"][0]["type"] = "TIME "
+
+    response = call(client, "PUT", URL, token, body=body)
+
+    assert response.status_code == 201, response.json()
+    raw = Tariff.objects.get().versions.get().raw
+    assert (raw["type"], raw["elements"][0]["price_components"][0]["type"]) == ("REGULAR", "TIME")
+
+
 def test_it_replaces_a_tariff_with_200_and_keeps_every_version(client, token, stored):
     newer = spec_tariff("tariff_8_simple_025kwh.json", last_updated="2016-01-01T00:00:00Z")
     newer["id"] = "12"

@@ -87,6 +87,7 @@ __all__ = [
     "OcpiModel",
     "PartyId",
     "Price",
+    "OcpiEnum",
     "Role",
     "String2",
     "String3",
@@ -424,7 +425,18 @@ LocalDate = Annotated[
 # --------------------------------------------------------------------------- enums
 
 
-class Role(StrEnum):
+class OcpiEnum(StrEnum):
+    """Base of every OCPI enum: a value sent with surrounding white space (``"AVAILABLE "``) is
+    read as the value, as every other string is stripped; anything else unknown stays an error."""
+
+    @classmethod
+    def _missing_(cls, value: object) -> OcpiEnum | None:
+        if isinstance(value, str) and value.strip() != value:
+            return cls._value2member_map_.get(value.strip())  # type: ignore[return-value]
+        return None
+
+
+class Role(OcpiEnum):
     CPO = "CPO"
     EMSP = "EMSP"
     HUB = "HUB"
@@ -434,14 +446,14 @@ class Role(StrEnum):
     SCSP = "SCSP"
 
 
-class TokenType(StrEnum):
+class TokenType(OcpiEnum):
     AD_HOC_USER = "AD_HOC_USER"
     APP_USER = "APP_USER"
     OTHER = "OTHER"
     RFID = "RFID"
 
 
-class ImageCategory(StrEnum):
+class ImageCategory(OcpiEnum):
     CHARGER = "CHARGER"
     ENTRANCE = "ENTRANCE"
     LOCATION = "LOCATION"
@@ -451,7 +463,7 @@ class ImageCategory(StrEnum):
     OWNER = "OWNER"
 
 
-class EnergySourceCategory(StrEnum):
+class EnergySourceCategory(OcpiEnum):
     NUCLEAR = "NUCLEAR"
     GENERAL_FOSSIL = "GENERAL_FOSSIL"
     COAL = "COAL"
@@ -462,7 +474,7 @@ class EnergySourceCategory(StrEnum):
     WATER = "WATER"
 
 
-class EnvironmentalImpactCategory(StrEnum):
+class EnvironmentalImpactCategory(OcpiEnum):
     NUCLEAR_WASTE = "NUCLEAR_WASTE"
     CARBON_DIOXIDE = "CARBON_DIOXIDE"
 

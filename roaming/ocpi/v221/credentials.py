@@ -5,12 +5,11 @@ URLs here must be http(s): we call them with our token.
 
 from __future__ import annotations
 
-from enum import StrEnum
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-from roaming.ocpi.v221.common import BusinessDetails, Role
+from roaming.ocpi.v221.common import BusinessDetails, OcpiEnum, Role
 
 CredentialsToken = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[\x21-\x7E]+$")]
 Url = Annotated[str, StringConstraints(min_length=1, max_length=255, pattern=r"^https?://\S+$")]
@@ -23,7 +22,7 @@ class _Wire(BaseModel):
     model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
 
 
-class InterfaceRole(StrEnum):
+class InterfaceRole(OcpiEnum):
     SENDER = "SENDER"
     RECEIVER = "RECEIVER"
 

@@ -3,12 +3,10 @@ connects us to, and whether it can reach each of them now."""
 
 from __future__ import annotations
 
-from enum import StrEnum
-
-from roaming.ocpi.v221.common import CountryCode, LastUpdated, OcpiModel, PartyId, Role
+from roaming.ocpi.v221.common import CountryCode, LastUpdated, OcpiEnum, OcpiModel, PartyId, Role
 
 
-class ConnectionStatus(StrEnum):
+class ConnectionStatus(OcpiEnum):
     CONNECTED = "CONNECTED"
     OFFLINE = "OFFLINE"
     PLANNED = "PLANNED"

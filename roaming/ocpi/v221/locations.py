@@ -32,7 +32,6 @@ Contract
 from __future__ import annotations
 
 from collections.abc import Sequence
-from enum import StrEnum
 from typing import Annotated, Any, ClassVar
 
 from pydantic import AfterValidator, BeforeValidator, Field, model_validator
@@ -54,6 +53,7 @@ from .common import (
     ImageCategory,
     LastUpdated,
     LocalTime,
+    OcpiEnum,
     OcpiModel,
     PartyId,
     String3,
@@ -100,7 +100,7 @@ __all__ = [
 ]
 
 
-class Status(StrEnum):
+class Status(OcpiEnum):
     AVAILABLE = "AVAILABLE"
     BLOCKED = "BLOCKED"
     CHARGING = "CHARGING"
@@ -112,7 +112,7 @@ class Status(StrEnum):
     UNKNOWN = "UNKNOWN"
 
 
-class Capability(StrEnum):
+class Capability(OcpiEnum):
     CHARGING_PROFILE_CAPABLE = "CHARGING_PROFILE_CAPABLE"
     CHARGING_PREFERENCES_CAPABLE = "CHARGING_PREFERENCES_CAPABLE"
     CHIP_CARD_SUPPORT = "CHIP_CARD_SUPPORT"
@@ -128,7 +128,7 @@ class Capability(StrEnum):
     UNLOCK_CAPABLE = "UNLOCK_CAPABLE"
 
 
-class ConnectorType(StrEnum):
+class ConnectorType(OcpiEnum):
     CHADEMO = "CHADEMO"
     CHAOJI = "CHAOJI"
     DOMESTIC_A = "DOMESTIC_A"
@@ -172,12 +172,12 @@ class ConnectorType(StrEnum):
     TESLA_S = "TESLA_S"
 
 
-class ConnectorFormat(StrEnum):
+class ConnectorFormat(OcpiEnum):
     SOCKET = "SOCKET"
     CABLE = "CABLE"
 
 
-class PowerType(StrEnum):
+class PowerType(OcpiEnum):
     AC_1_PHASE = "AC_1_PHASE"
     AC_2_PHASE = "AC_2_PHASE"
     AC_2_PHASE_SPLIT = "AC_2_PHASE_SPLIT"
@@ -185,7 +185,7 @@ class PowerType(StrEnum):
     DC = "DC"
 
 
-class ParkingType(StrEnum):
+class ParkingType(OcpiEnum):
     ALONG_MOTORWAY = "ALONG_MOTORWAY"
     PARKING_GARAGE = "PARKING_GARAGE"
     PARKING_LOT = "PARKING_LOT"
@@ -194,7 +194,7 @@ class ParkingType(StrEnum):
     UNDERGROUND_GARAGE = "UNDERGROUND_GARAGE"
 
 
-class ParkingRestriction(StrEnum):
+class ParkingRestriction(OcpiEnum):
     EV_ONLY = "EV_ONLY"
     PLUGGED = "PLUGGED"
     DISABLED = "DISABLED"
@@ -202,7 +202,7 @@ class ParkingRestriction(StrEnum):
     MOTORCYCLES = "MOTORCYCLES"
 
 
-class Facility(StrEnum):
+class Facility(OcpiEnum):
     HOTEL = "HOTEL"
     RESTAURANT = "RESTAURANT"
     CAFE = "CAFE"

@@ -24,7 +24,6 @@ Contract
 
 from __future__ import annotations
 
-from enum import StrEnum
 from typing import Annotated
 
 from pydantic import BeforeValidator, Field, model_validator
@@ -44,6 +43,7 @@ from .common import (
     LocalDate,
     LocalTime,
     Number,
+    OcpiEnum,
     OcpiModel,
     PartyId,
     Price,
@@ -63,7 +63,7 @@ __all__ = [
 ]
 
 
-class TariffType(StrEnum):
+class TariffType(OcpiEnum):
     AD_HOC_PAYMENT = "AD_HOC_PAYMENT"
     PROFILE_CHEAP = "PROFILE_CHEAP"
     PROFILE_FAST = "PROFILE_FAST"
@@ -71,14 +71,14 @@ class TariffType(StrEnum):
     REGULAR = "REGULAR"
 
 
-class TariffDimensionType(StrEnum):
+class TariffDimensionType(OcpiEnum):
     ENERGY = "ENERGY"
     FLAT = "FLAT"
     PARKING_TIME = "PARKING_TIME"
     TIME = "TIME"
 
 
-class DayOfWeek(StrEnum):
+class DayOfWeek(OcpiEnum):
     MONDAY = "MONDAY"
     TUESDAY = "TUESDAY"
     WEDNESDAY = "WEDNESDAY"
@@ -88,7 +88,7 @@ class DayOfWeek(StrEnum):
     SUNDAY = "SUNDAY"
 
 
-class ReservationRestrictionType(StrEnum):
+class ReservationRestrictionType(OcpiEnum):
     RESERVATION = "RESERVATION"
     RESERVATION_EXPIRES = "RESERVATION_EXPIRES"
 
