@@ -341,12 +341,14 @@ def _chunks(items: list[Any], size: int = 500) -> Iterable[list[Any]]:
         yield items[start : start + size]
 
 
-def _select(sql: str, values: Sequence[Any], *, array: str = "text") -> list[tuple[Any, ...]]:
+def _select(sql: str, values: Sequence[Any], *, array: str = "text", lock: bool = False) -> list[tuple[Any, ...]]:
     """Run `sql` (a SELECT ending in `IN`) for `values`, in one statement.
 
     On SQLite the values go in as one JSON array (one statement to prepare, whatever their
     number) and the rows come back packed in one JSON array: sqlite3 releases the GIL on every
     step, and with the fetching thread busy each re-acquisition would wait its turn.
+    `lock`: on PostgreSQL the rows are locked for update, in the order of the first column (so
+    two such reads lock a shared row in the same order); SQLite has one writer at a time anyway.
     """
     if not values:
         return []
@@ -354,7 +356,8 @@ def _select(sql: str, values: Sequence[Any], *, array: str = "text") -> list[tup
         if connection.vendor == "postgresql":
             # "= ANY(array)" lets the planner use the index; "IN (SELECT unnest(…))" became a
             # hash join over the whole EVSE table.
-            cursor.execute(sql.removesuffix(" IN") + f" = ANY(%s::{array}[])", [list(values)])
+            locking = " ORDER BY 1 FOR UPDATE" if lock else ""
+            cursor.execute(sql.removesuffix(" IN") + f" = ANY(%s::{array}[]){locking}", [list(values)])
             return cursor.fetchall()
         select, _, rest = sql.partition(" FROM ")
         packed = f"SELECT json_group_array(json_array({select.removeprefix('SELECT ')})) FROM {rest} (SELECT value FROM json_each(%s))"
@@ -373,10 +376,11 @@ class _Held:
     delisted: set[str] = field(default_factory=set)
 
 
-def _held(model: type[Location] | type[Tariff], keys: Sequence[str]) -> _Held:
+def _held(model: type[Location] | type[Tariff], keys: Sequence[str], *, lock: bool = False) -> _Held:
+    """`lock`: the rows stay locked until the transaction ends (see `write_locations`)."""
     table = model._meta.db_table
     delisted = '"delisted_at" IS NOT NULL' if model is Location else "FALSE"
-    rows = _select(f'SELECT "key", "last_updated", "id", "partner_id", {delisted} FROM "{table}" WHERE "key" IN', keys)
+    rows = _select(f'SELECT "key", "last_updated", "id", "partner_id", {delisted} FROM "{table}" WHERE "key" IN', keys, lock=lock)
     ids = {key: pk for key, _, pk, _, _ in rows}
     owners = {key: owner for key, _, _, owner, _ in rows}
     versions = {key: last_updated for key, last_updated, _, _, _ in rows}
@@ -563,7 +567,11 @@ def write_locations(prepared: PreparedLocations, *, replace_equal: bool = False)
     """Write prepared Locations: newer ones replace what we hold, with their EVSEs and connectors
     (and, with `replace_equal`, those of the same `last_updated`: see `_compare`)."""
     result = StoreResult()
-    holding = _held(Location, list(prepared.versions))
+    # Locked: a push to one of these Locations committed after this read would otherwise see its
+    # EVSE rows overwritten by this older version (the Location's own upsert below is guarded by
+    # last_updated, its EVSEs and connectors are not), and the summary would no longer match them.
+    # The push's own order is the same: the Location first, then its EVSEs.
+    holding = _held(Location, list(prepared.versions), lock=True)
     held, held_ids = holding.versions, holding.ids
     # A key held for another connection that still claims its party is left alone.
     result.refused = claimed_elsewhere(prepared.partner_id, holding.owners)
@@ -613,7 +621,7 @@ def write_locations(prepared: PreparedLocations, *, replace_equal: bool = False)
         same, same_connectors = _unchanged(prepared, held_evses)
         settled = same | same_connectors  # EVSEs whose connectors we hold as received
         settled_keys = {prepared.evse_digests[number][:2] for number in settled}
-        _retire_unlisted(replaced, held_evses, prepared.listed, dt.datetime.now(dt.UTC), settled_keys)
+        _retire_unlisted(replaced, held_evses, prepared.listed, versions, settled_keys)
         evses, connectors = _received_again(prepared, same, settled)
         # Every EVSE column derives from raw (the digest from the JSON received), but for a
         # status set by _retire_unlisted.
@@ -711,23 +719,29 @@ def _retire_unlisted(
     keys: dict[int, str],
     evses: list[_HeldEvse],
     listed: dict[str, dict[str, set[str]]],
-    now: dt.datetime,
+    versions: dict[str, dt.datetime],
     settled: AbstractSet[tuple[str, str]],
 ) -> None:
     """For locations we held before (`keys`, with `evses` as `_held_evses` read them): what the
     new version no longer lists.
 
     OCPI never deletes: an EVSE left out is marked REMOVED and kept for history (sessions point
-    at it). A connector left out of a listed EVSE is deleted; the others are updated in place, so
-    their ids stay stable. EVSEs whose connectors we hold as received (`settled`: location key,
-    uid_key) have none to delete.
+    at it), as of the Location version that left it out (`versions`: key → last_updated). Not
+    our clock: a time ahead of the CPO's would make us ignore its next update of that EVSE as
+    older than what we hold. A connector left out of a listed EVSE is deleted; the others are
+    updated in place, so their ids stay stable. EVSEs whose connectors we hold as received
+    (`settled`: location key, uid_key) have none to delete.
     """
     if not keys:
         return
-    vanished = [pk for pk, key, uid, status, _, _ in evses if uid not in listed[key] and status != EVSE.Status.REMOVED]
-    for chunk in _chunks(vanished):
-        # Its connectors stay as they are, and so does their digest.
-        EVSE.objects.filter(pk__in=chunk).update(status=EVSE.Status.REMOVED, last_updated=now, digest=None)
+    vanished: dict[dt.datetime, list[int]] = {}
+    for pk, key, uid, status, _, _ in evses:
+        if uid not in listed[key] and status != EVSE.Status.REMOVED:
+            vanished.setdefault(versions[key], []).append(pk)
+    for version, pks in vanished.items():
+        for chunk in _chunks(pks):
+            # Its connectors stay as they are, and so does their digest.
+            EVSE.objects.filter(pk__in=chunk).update(status=EVSE.Status.REMOVED, last_updated=version, digest=None)
     wanted = {pk: listed[key][uid] for pk, key, uid, _, _, _ in evses if uid in listed[key] and (key, uid) not in settled}
     connectors = _select(
         f'SELECT "id", "evse_id", "id_key" FROM "{Connector._meta.db_table}" WHERE "evse_id" IN',

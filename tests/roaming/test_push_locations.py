@@ -102,6 +102,24 @@ def test_it_replaces_a_location_with_200_and_marks_an_evse_it_omits_removed(clie
     assert (stored.evse_count, stored.available_evse_count) == (1, 1)
 
 
+def test_an_evse_a_put_leaves_out_is_removed_as_of_that_version_so_the_cpos_next_update_of_it_applies(
+    client, token, stored
+):
+    # Stamped with our clock, it was ahead of the CPO's: its next PATCH, a few seconds later by
+    # the CPO's clock, was acknowledged as older and not applied, and the EVSE stayed REMOVED.
+    body = spec_location(last_updated="2015-07-01T10:00:00Z")
+    body["evses"] = [body["evses"][0]]
+    call(client, "PUT", LOC, token, body=body)
+    assert (evse("3257").status, ocpi_time(evse("3257").last_updated)) == ("REMOVED", "2015-07-01T10:00:00Z")
+
+    response = call(client, "PATCH", f"{LOC}/3257", token, body={"status": "AVAILABLE", "last_updated": "2015-07-01T10:00:05Z"})
+
+    assert response.json()["status_code"] == 1000 and "not applied" not in (response.json().get("status_message") or "")
+    assert evse("3257").status == "AVAILABLE"
+    stored.refresh_from_db()
+    assert (stored.evse_count, stored.available_evse_count) == (2, 2)
+
+
 def test_it_acknowledges_and_ignores_a_location_put_older_than_what_it_holds(client, token, stored):
     before = network_state()
     response = call(

@@ -1,0 +1,86 @@
+"""A push and a pull (or a staff fetch) writing the same Location at the same moment, over two real
+database connections: whichever commits last must leave rows and summary as one whole version."""
+
+from __future__ import annotations
+
+import copy
+import threading
+import time
+from typing import Any
+
+import pytest
+from django.db import connection, connections
+
+from roaming.models import EVSE, Location
+from roaming.ocpi.v221 import locations as wire
+from roaming.services import network, push
+from tests.ocpi_wire.paths import example
+
+from .factories import connected_partner
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(
+        connection.vendor != "postgresql",
+        reason="row locks between two connections are PostgreSQL's (CI's second pass); SQLite has one writer at a time,"
+        " and a write that crosses another fails as 'database is locked' instead",
+    ),
+]
+
+
+def _waiting_for_a_lock() -> bool:
+    with connection.cursor() as cursor:  # pg_locks is live, not a snapshot of the transaction
+        cursor.execute("SELECT count(*) FROM pg_locks WHERE NOT granted")
+        return bool(cursor.fetchone()[0])
+
+
+def _summary_from_rows(location: Location) -> dict[str, Any]:
+    evses = [network.facts_from_row(row, list(row.connectors.all())) for row in EVSE.objects.filter(location=location)]
+    return network.summarize(publish=location.publish, evses=evses)
+
+
+def test_a_status_push_that_lands_while_a_pull_writes_its_location_is_applied_after_it(monkeypatch):
+    partner, _ = connected_partner("BE", "BEC")
+    held = example("location_example.json")  # last_updated 2015-06-29T20:39:09Z
+    for evse in held["evses"]:
+        evse["status"] = "AVAILABLE"
+    push.put_location(partner=partner, location=wire.Location.model_validate(held))
+    pulled = copy.deepcopy(held)
+    pulled["name"] = "As pulled"
+    pulled["last_updated"] = pulled["evses"][1]["last_updated"] = "2015-07-01T00:00:00Z"
+
+    def push_a_newer_status() -> None:
+        try:
+            push.patch_evse(
+                partner=partner, country_code="BE", party_id="BEC", location_id="LOC1", evse_uid="3257",
+                patch=wire.EvsePatch.model_validate({"status": "CHARGING", "last_updated": "2015-07-02T00:00:00Z"}),
+            )
+        finally:
+            connections.close_all()
+
+    read_what_it_holds = network._held
+    pushing = threading.Thread(target=push_a_newer_status)
+
+    def held_then_a_push_arrives(model, keys, **options):
+        holding = read_what_it_holds(model, keys, **options)
+        if model is Location:
+            pushing.start()
+            deadline = time.monotonic() + 10
+            while pushing.is_alive() and not _waiting_for_a_lock() and time.monotonic() < deadline:
+                time.sleep(0.01)
+        return holding
+
+    monkeypatch.setattr(network, "_held", held_then_a_push_arrives)
+    network.store_locations(partner=partner, locations=[wire.Location.model_validate(pulled)])
+    pushing.join(10)
+
+    location = Location.objects.get()
+    patched = EVSE.objects.get(uid="3257")
+    assert (patched.status, patched.last_updated.isoformat()) == ("CHARGING", "2015-07-02T00:00:00+00:00")
+    assert location.name == "As pulled"
+    summary = _summary_from_rows(location)
+    assert (location.available_evse_count, location.status_updated_at) == (
+        summary["available_evse_count"],
+        summary["status_updated_at"],
+    )
+    assert location.available_evse_count == 1
