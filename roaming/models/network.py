@@ -18,6 +18,8 @@ from django.contrib.gis.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from roaming.power import connector_power_w
+
 
 class Location(models.Model):
     # Indexes are chosen for a sync writing ~150,000 rows a night: each one costs every write,
@@ -163,16 +165,6 @@ class Connector(models.Model):
     def power_kw(self) -> float:
         """Max power in kW (see `connector_power_w`)."""
         return connector_power_w(self.power_type, self.max_voltage, self.max_amperage, self.max_electric_power) / 1000
-
-
-def connector_power_w(power_type: str, voltage: int | None, amperage: int | None, max_electric_power: int | None) -> int:
-    """A connector's maximum power in W: max_electric_power, else voltage × amperage × phases; 0 when unknown."""
-    if max_electric_power:
-        return max_electric_power
-    if not (voltage and amperage):
-        return 0  # unknown: the map shows no power rather than a wrong one
-    phases = 3 if power_type == "AC_3_PHASE" else (2 if power_type.startswith("AC_2") else 1)
-    return voltage * amperage * phases
 
 
 class Tariff(models.Model):

@@ -580,6 +580,13 @@ def _nested(depth: int) -> dict[str, Any]:
             id="rating-beyond-an-integer-column",
         ),
         pytest.param(
+            # Each rating fits its column; their product overflowed the map's max power and made the
+            # Location unreadable (a 500 in the admin) after a 201.
+            _connector_change(max_voltage=400_000, max_amperage=32_000),
+            ["evses[0].connectors[1]: max_voltage 400000 × max_amperage 32000 is 38,400,000,000 W", "milliamperes?"],
+            id="volts-times-amperes-beyond-any-connector",
+        ),
+        pytest.param(
             spec_location(x_vendor={"serial": 2**70}),
             ["x_vendor.serial: an integer of 22 digits is beyond the range"],
             id="integer-beyond-64-bits",
@@ -666,6 +673,12 @@ def test_it_refuses_a_bad_location_put_for_a_new_location_and_creates_nothing(cl
             {"standard": "TYPE2", "last_updated": "2019-06-24T12:39:09Z"},
             ["standard", "'TYPE2' is not a valid ConnectorType"],
             id="connector-unknown-standard",
+        ),
+        pytest.param(
+            f"{LOC}/3256/1",
+            {"max_voltage": 2_000_000_000, "last_updated": "2019-06-24T12:39:09Z"},
+            ["max_voltage 2000000000 × max_amperage", "more than any connector"],
+            id="connector-power-beyond-any-connector",
         ),
     ],
 )

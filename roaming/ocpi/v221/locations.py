@@ -37,6 +37,8 @@ from typing import Annotated, Any, ClassVar
 from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 from pydantic_core import PydanticCustomError
 
+from roaming.power import MAX_CONNECTOR_POWER_W, phases
+
 from .common import (
     ALPHA3_TO_ALPHA2,
     BusinessDetails,
@@ -345,6 +347,19 @@ def _unique(attribute: str, what: str) -> AfterValidator:
 # --------------------------------------------------------------------------- Connector / EVSE / Location
 
 
+def _check_power(connector: Connector | ConnectorPatch) -> None:
+    """Volts × amperes × phases must be a power the connector could state as max_electric_power."""
+    if connector.max_voltage and connector.max_amperage and connector.power_type:
+        watts = connector.max_voltage * connector.max_amperage * phases(connector.power_type)
+        if watts > MAX_CONNECTOR_POWER_W:
+            raise PydanticCustomError(
+                "ocpi_connector_power",
+                "max_voltage {volts} × max_amperage {amperes} is {watts} W, more than any connector (millivolts or"
+                " milliamperes?)",
+                {"volts": connector.max_voltage, "amperes": connector.max_amperage, "watts": f"{watts:,}"},
+            )
+
+
 class Connector(OcpiModel):
     id: CiString36
     standard: ConnectorType
@@ -357,6 +372,11 @@ class Connector(OcpiModel):
     tariff_ids: list[CiString36] | None = None
     terms_and_conditions: Url | None = None
     last_updated: LastUpdated
+
+    @model_validator(mode="after")
+    def _power_in_range(self) -> Connector:
+        _check_power(self)
+        return self
 
 
 class Evse(OcpiModel):
@@ -436,6 +456,11 @@ class ConnectorPatch(_Patch):
     tariff_ids: list[CiString36] | None = None
     terms_and_conditions: Url | None = None
     last_updated: LastUpdated
+
+    @model_validator(mode="after")
+    def _power_in_range(self) -> ConnectorPatch:
+        _check_power(self)
+        return self
 
 
 class EvsePatch(_Patch):
