@@ -101,6 +101,30 @@ def test_a_generic_server_error_envelope_is_retryable(partner, monkeypatch):
     assert caught.value.permanent is False and run.error_permanent is False
 
 
+@pytest.mark.parametrize(("code", "permanent"), [(3000, False), (2001, True)])
+def test_an_error_envelope_with_an_empty_list_fails_the_increment_instead_of_ending_it_with_nothing(
+    partner, network, monkeypatch, code, permanent
+):
+    # Read as an empty page, it ended the increment SUCCEEDED with 0 objects, and the next one asked
+    # only for what changed after it started: the changes in between were lost until the full pull.
+    first = sync.sync_module(partner=partner, module="locations", full=True)
+    original = CpoSimulator._list
+
+    def _list(self, handler, kind, query):
+        self._send(handler, 200, {"status_code": code, "status_message": "database busy", "data": [], "timestamp": "2026-01-01T00:00:00Z"})
+
+    monkeypatch.setattr(CpoSimulator, "_list", _list)
+    with pytest.raises(sync.SyncError) as caught:
+        sync.sync_module(partner=partner, module="locations", full=False)
+    failed = SyncRun.objects.get(mode=SyncRun.Mode.INCREMENTAL)
+    assert (failed.state, failed.objects_stored, caught.value.permanent) == (SyncRun.State.FAILED, 0, permanent)
+    assert str(code) in failed.error and "database busy" in failed.error
+
+    monkeypatch.setattr(CpoSimulator, "_list", original)
+    after = sync.sync_module(partner=partner, module="locations", full=False)
+    assert after.date_from == first.started_at - sync.INCREMENTAL_OVERLAP  # still from the last pull that succeeded
+
+
 # Celery: out of retries, the run stays FAILED with its reason ----------------------------------
 
 

@@ -166,7 +166,7 @@ class FeedShapeError(FeedDecodeError):
 
 
 class FeedStatusError(FeedDecodeError):
-    """The page is an OCPI error envelope (status_code outside 1xxx) without data."""
+    """The page is an OCPI error envelope (status_code outside 1xxx) without data, or with an empty list."""
 
     def __init__(self, message: str, *, status_code: int | None, status_message: str | None) -> None:
         super().__init__(message)
@@ -445,8 +445,12 @@ def _read_envelope(raw: bytes | str, result: PageResult[Any], floats: FloatReade
         raise FeedShapeError(f"expected the OCPI envelope or a JSON array, got {type(payload).__name__}")
 
     _read_status(payload, result)
-    if "data" not in payload or payload["data"] is None:
-        if result.status_code is not None and not 1000 <= result.status_code < 2000:
+    failed = result.status_code is not None and not 1000 <= result.status_code < 2000
+    # An error with an empty list ("database busy", data: []) says nothing of what the CPO has:
+    # taken for an empty page, an increment would succeed with nothing and the next one would
+    # start after the changes it missed.
+    if "data" not in payload or payload["data"] is None or (failed and payload["data"] == []):
+        if failed:
             raise FeedStatusError(
                 f"OCPI error {result.status_code}: {result.status_message or '(no message)'}",
                 status_code=result.status_code,
@@ -461,7 +465,7 @@ def _read_envelope(raw: bytes | str, result: PageResult[Any], floats: FloatReade
     data = payload["data"]
     if not isinstance(data, list):
         raise FeedShapeError(f"envelope data is a {type(data).__name__}, expected a list")
-    if result.status_code is not None and not 1000 <= result.status_code < 2000:
+    if failed:
         result.page_warnings.append(f"status_code {result.status_code} is not a success but data is present")
     return data
 
