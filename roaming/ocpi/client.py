@@ -79,7 +79,8 @@ class OcpiResponse:
             for name, quoted, bare in _LINK_PARAM.findall(params):
                 # RFC 8288: parameter names and relation types are case-insensitive, and rel may
                 # hold several relation types separated by spaces.
-                if name.lower() == "rel" and "next" in (quoted or bare).lower().split():
+                # Single quotes are not RFC 8288's, but servers send rel='next': unambiguous.
+                if name.lower() == "rel" and "next" in (quoted or bare.strip("'")).lower().split():
                     return urljoin(self.url, target.strip())
         return None
 

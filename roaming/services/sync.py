@@ -409,6 +409,14 @@ def sync_module(
     except BaseException as error:  # Ctrl-C in ocpi_sync, a worker shutting down: the next pull resumes
         _fail(run, partner, module, f"interrupted ({type(error).__name__}) after {run.pages} pages", permanent=False)
         raise
+    if listed is not None and run.total_reported is not None and len(listed) < run.total_reported:
+        # The CPO announced more than it sent (a page lost, a Link we could not follow): not its
+        # whole list, so nothing it lacks is taken for gone.
+        run.note = (
+            f"The list had {len(listed):,} of the {run.total_reported:,} objects the CPO announced (X-Total-Count):"
+            " taken for a list cut short, so nothing it lacks was set aside."
+        )
+        listed = None
     if listed is not None:
         model = Location if module == "locations" else Tariff
         try:

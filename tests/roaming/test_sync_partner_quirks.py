@@ -68,6 +68,33 @@ def test_a_next_link_is_followed_whatever_the_case_of_rel(partner, monkeypatch, 
     )
 
 
+def test_a_next_link_whose_rel_is_in_single_quotes_is_followed(partner, monkeypatch):
+    def rewrite(headers):
+        if "Link" in headers:
+            headers["Link"] = headers["Link"].replace('rel="next"', "rel='next'")
+        return headers
+
+    _rewrite_headers(monkeypatch, rewrite)
+    run = sync.sync_module(partner=partner, module="locations", full=True)
+    assert run.pages == 5 and Location.objects.count() == 120, f"{run.pages} page(s), {Location.objects.count()} of 120"
+
+
+def test_a_full_list_shorter_than_the_count_it_announced_hides_nothing(partner, monkeypatch):
+    sync.sync_module(partner=partner, module="locations", full=True)
+    shown = Location.objects.filter(is_visible=True).count()
+
+    def no_next_page(headers):  # the first page alone, still announcing 120
+        headers.pop("Link", None)
+        return headers
+
+    _rewrite_headers(monkeypatch, no_next_page)
+    run = sync.sync_module(partner=partner, module="locations", full=True)
+
+    assert (run.state, run.pages, run.total_reported, run.delisted) == (SyncRun.State.SUCCEEDED, 1, 120, 0)
+    assert "The list had 25 of the 120 objects the CPO announced" in run.note
+    assert Location.objects.filter(is_visible=True).count() == shown and not Location.objects.filter(delisted_at__isnull=False).exists()
+
+
 def test_a_next_link_with_a_comma_in_its_url_is_followed(partner, monkeypatch):
     def rewrite(headers):
         if "Link" in headers:
