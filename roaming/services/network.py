@@ -44,7 +44,9 @@ from roaming.models import (
 from roaming.models.network import connector_power_w
 from roaming.services import bulk
 
-AD_HOC_CAPABILITIES = {"CREDIT_CARD_PAYABLE", "DEBIT_CARD_PAYABLE", "CONTACTLESS_CARD_SUPPORT", "PED_TERMINAL"}
+# A payment terminal at the EVSE, as the spec lists its capabilities (Capability: "CHIP_CARD_SUPPORT,
+# CONTACTLESS_CARD_SUPPORT, CREDIT_CARD_PAYABLE, DEBIT_CARD_PAYABLE, PED_TERMINAL").
+AD_HOC_CAPABILITIES = {"CHIP_CARD_SUPPORT", "CONTACTLESS_CARD_SUPPORT", "CREDIT_CARD_PAYABLE", "DEBIT_CARD_PAYABLE", "PED_TERMINAL"}
 
 LOCATION_FIELDS = [
     "partner",

@@ -1,0 +1,42 @@
+"""Data migrations, run backwards and forwards over rows the current code wrote."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+
+from roaming.models import EVSE, Location
+from roaming.ocpi.v221 import locations as wire
+from roaming.services import push
+from tests.ocpi_wire.paths import example
+
+from .factories import connected_partner
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _migrate(target: str) -> None:
+    executor = MigrationExecutor(connection)
+    executor.migrate([("roaming", target)])
+
+
+def test_locations_stored_before_chip_card_terminals_counted_take_ad_hoc_payment_after_migrating():
+    partner, _ = connected_partner("BE", "BEC")
+    body = example("location_example.json")
+    for evse in body["evses"]:
+        evse["capabilities"] = ["RESERVABLE"]
+    body["evses"][1]["capabilities"] = ["CHIP_CARD_SUPPORT"]
+    push.put_location(partner=partner, location=wire.Location.model_validate(body))
+    removed = dict(body, id="LOC2")
+    removed["evses"] = [dict(body["evses"][1], status="REMOVED")]  # a terminal no longer there counts for nothing
+    removed["evses"][0]["status"] = "REMOVED"
+    push.put_location(partner=partner, location=wire.Location.model_validate(removed))
+    assert Location.objects.get(ocpi_id="LOC1").ad_hoc_payment_capable  # counted as it arrives now
+    Location.objects.update(ad_hoc_payment_capable=False)  # as the code before stored it
+
+    _migrate("0012_objects_no_longer_listed")
+    _migrate("0013_chip_card_terminals_take_ad_hoc_payment")
+
+    assert dict(Location.objects.values_list("ocpi_id", "ad_hoc_payment_capable")) == {"LOC1": True, "LOC2": False}
+    assert EVSE.objects.filter(capabilities__icontains="CHIP_CARD_SUPPORT").count() == 2
