@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import random
 
 from celery import shared_task
 from django.conf import settings
+from django.utils import timezone
 
-from roaming.models import Partner
+from roaming.models import Partner, SyncRun
 from roaming.services import credentials
 
 logger = logging.getLogger(__name__)
+
+ALREADY_RUNNING_RETRY_SECONDS = 60
 
 
 @shared_task(soft_time_limit=60, time_limit=90, acks_late=True)
@@ -50,9 +54,17 @@ def sync_partner_module(self, partner_id: int, module: str, full: bool = False) 
     partner = Partner.objects.filter(pk=partner_id, status=Partner.Status.CONNECTED).first()
     if partner is None:
         return "skipped: not connected"
+    # The partner's Retry-After holds back every pull queued meanwhile, scheduled or asked by staff;
+    # this task's own retry is counted down from it (a second's slack for the clocks).
+    until = partner.waits_until(timezone.now() + dt.timedelta(seconds=1))
+    if until is not None:
+        return f"skipped: the partner asked us to wait until {until:%Y-%m-%d %H:%M:%S} UTC"
     try:
         run = sync.sync_module(partner=partner, module=module, full=full)
-    except sync.AlreadyRunning:
+    except sync.AlreadyRunning as running:
+        if full and running.run.mode != SyncRun.Mode.FULL and self.request.retries < self.max_retries:
+            # The nightly full pull met an increment (a few seconds): not skipped until tomorrow.
+            raise self.retry(countdown=ALREADY_RUNNING_RETRY_SECONDS) from running
         return "skipped: already running"
     except sync.SyncError as error:
         if error.permanent:

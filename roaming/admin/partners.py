@@ -150,6 +150,9 @@ class PartnerAdmin(admin.ModelAdmin):
                 success = runs.filter(state=SyncRun.State.SUCCEEDED).first()
                 line += f". The last that succeeded: {run_outcome(success)}" if success else ". None has succeeded yet"
             lines.append(format_html("{}.", line))
+        until = partner.waits_until(timezone.now())
+        if until is not None:
+            lines.append(format_html("It asked us (Retry-After) to pull nothing before {} UTC; pulls resume then.", f"{until:%Y-%m-%d %H:%M}"))
         locations = Location.objects.filter(partner=partner)
         evses = EVSE.objects.filter(location__partner=partner).exclude(status=EVSE.Status.REMOVED)
         held = [  # (admin list, its partner filter, count, one, many, a part of them or "")
@@ -217,6 +220,14 @@ class PartnerAdmin(admin.ModelAdmin):
             modules = [module for module in MODULES if partner.endpoint_url(module, "SENDER")]
             if not modules:
                 self.message_user(request, f"{partner}: publishes neither locations nor tariffs to pull.", messages.WARNING)
+                continue
+            until = partner.waits_until(timezone.now())
+            if until is not None:
+                self.message_user(
+                    request,
+                    f"{partner}: it asked us (Retry-After) to pull nothing before {until:%Y-%m-%d %H:%M} UTC; pulls resume then.",
+                    messages.WARNING,
+                )
                 continue
             runs = reverse("admin:roaming_syncrun_changelist") + f"?partner__id__exact={partner.pk}"
             # A pull already under way would make the queued one skip itself: say so instead.

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import connection, models, transaction
@@ -53,6 +53,9 @@ class Partner(models.Model):
     last_contact_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
     last_error_at = models.DateTimeField(null=True, blank=True)
+    pull_not_before = models.DateTimeField(
+        null=True, blank=True, editable=False, help_text="It asked us (Retry-After) to pull nothing from it before then."
+    )
     # "CC*PID" of every party in its roles, upper-cased: the party check on each pushed object
     # reads the partner row it already has instead of querying the roles (replace_roles keeps it).
     parties = models.JSONField(default=list, blank=True, editable=False)
@@ -117,6 +120,16 @@ class Partner(models.Model):
         now = timezone.now()
         Partner.objects.filter(pk=self.pk).update(last_error=message[:2000], last_error_at=now)
         self.last_error, self.last_error_at = message[:2000], now
+
+    def ask_to_wait(self, seconds: float) -> None:
+        """The partner answered with Retry-After: no scheduled pull of it before then."""
+        until = timezone.now() + timedelta(seconds=seconds)
+        Partner.objects.filter(pk=self.pk).update(pull_not_before=until)
+        self.pull_not_before = until
+
+    def waits_until(self, now: datetime) -> datetime | None:
+        """When the partner said we may pull again, if that is still ahead of `now`."""
+        return self.pull_not_before if self.pull_not_before and self.pull_not_before > now else None
 
     @property
     def is_connected(self) -> bool:

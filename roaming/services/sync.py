@@ -83,10 +83,16 @@ def _claim(partner: Partner, module: str, full: bool) -> SyncRun:
         if running is not None:
             if not running.is_stalled(now):
                 raise AlreadyRunning(running)
-            running.heartbeat_at = now
-            running.save(update_fields=["heartbeat_at"])
-            logger.warning("Resuming stale sync run %s at %s", running.pk, running.next_url or "the first page")
-            return running
+            if not (full and running.mode != SyncRun.Mode.FULL):
+                running.heartbeat_at = now
+                running.save(update_fields=["heartbeat_at"])
+                logger.warning("Resuming stale sync run %s at %s", running.pk, running.next_url or "the first page")
+                return running
+            # A full pull asked for must not become the rest of a stalled increment: only a whole
+            # list read from its first page says what the CPO no longer has.
+            running.state, running.finished_at = SyncRun.State.FAILED, now
+            running.error = f"Stalled, then superseded by a full pull. {running.error}".strip()[:4000]
+            running.save(update_fields=["state", "finished_at", "error"])
         date_from = None
         mode = SyncRun.Mode.FULL
         if not full:
@@ -400,6 +406,8 @@ def sync_module(
                         on_page(PageProgress(run=run, page_objects=stored, total=run.total_reported))
     except (TransportError, SyncError) as error:
         _fail(run, partner, module, error.message, permanent=error.permanent)
+        if error.retry_after:
+            partner.ask_to_wait(error.retry_after)
         raise SyncError(error.message, permanent=error.permanent, retry_after=error.retry_after) from error
     except Exception as error:
         # A bug (ours or a library's) must not leave the run RUNNING: that would refuse every

@@ -879,3 +879,73 @@ def test_a_repaired_evse_gets_a_digest_of_what_it_was_read_as():
     assert digest == network_digest(again.model_dump(mode="json"))
     assert digest != network_digest(changed.model_dump(mode="json"))
     assert -(2**63) <= digest < 2**63
+
+
+# A full pull asked for happens as a full pull; a partner's Retry-After holds back what is queued --
+
+
+def test_a_full_pull_does_not_resume_a_stalled_increment_but_starts_the_whole_list(partner, simulator, network):
+    sync.sync_module(partner=partner, module="locations", full=True)
+    stale = dt.datetime.now(dt.UTC) - sync.STALE_AFTER * 2
+    stalled = SyncRun.objects.create(
+        partner=partner, module="locations", mode="INCREMENTAL", started_at=stale, heartbeat_at=stale,
+        date_from=stale, next_url=f"{simulator.base_url}/ocpi/2.2.1/locations?offset=25&limit=25&date_from=x",
+    )  # fmt: skip
+    gone = network.locations.pop()  # only a whole list says so
+    simulator.requests.clear()
+
+    run = sync.sync_module(partner=partner, module="locations", full=True)
+
+    assert (run.mode, run.state, run.delisted) == (SyncRun.Mode.FULL, SyncRun.State.SUCCEEDED, 1)
+    assert "offset" not in _location_requests(simulator)[0] and "date_from" not in _location_requests(simulator)[0]
+    stalled.refresh_from_db()
+    assert stalled.state == SyncRun.State.FAILED and stalled.error.startswith("Stalled, then superseded by a full pull")
+    assert not Location.objects.get(ocpi_id=gone["id"]).is_visible
+
+
+@pytest.mark.parametrize(
+    ("running", "full", "retried"),
+    [("INCREMENTAL", True, True), ("FULL", True, False), ("INCREMENTAL", False, False), ("FULL", False, False)],
+    ids=["nightly-full-meets-an-increment", "full-meets-a-full", "increment-meets-an-increment", "increment-meets-a-full"],
+)
+def test_only_a_full_pull_that_meets_a_running_increment_waits_for_it_instead_of_skipping_the_night(
+    partner, running, full, retried
+):
+    from celery.exceptions import Retry
+
+    from roaming.tasks import sync_partner_module
+
+    now = dt.datetime.now(dt.UTC)
+    SyncRun.objects.create(partner=partner, module="locations", mode=running, started_at=now, heartbeat_at=now)
+    if retried:
+        with pytest.raises(Retry):
+            sync_partner_module(partner.pk, "locations", full)
+    else:
+        assert sync_partner_module(partner.pk, "locations", full) == "skipped: already running"
+    assert SyncRun.objects.count() == 1
+
+
+def test_a_partner_that_asked_us_to_wait_is_not_pulled_again_before_then(partner, simulator, client, django_user_model):
+    import time_machine
+
+    from roaming.tasks import sync_partner_module
+
+    simulator.faults.update(locations="429_once", retry_after="3600")
+    with pytest.raises(sync.SyncError):
+        sync.sync_module(partner=partner, module="locations", full=True)
+    partner.refresh_from_db()
+    assert partner.pull_not_before is not None
+    simulator.requests.clear()
+
+    said = sync_partner_module(partner.pk, "locations", False)  # the 5-minute beat's next pull
+
+    assert said.startswith("skipped: the partner asked us to wait until") and _location_requests(simulator) == []
+    staff = django_user_model.objects.create_superuser("ops", "ops@example.com", "pw")
+    client.force_login(staff)
+    page = client.post(
+        "/admin/roaming/partner/", {"action": "pull_now", "_selected_action": [partner.pk]}, follow=True
+    ).content.decode()
+    assert "asked us (Retry-After) to pull nothing before" in page
+    assert "pull nothing before" in client.get(f"/admin/roaming/partner/{partner.pk}/change/").content.decode()
+    with time_machine.travel(partner.pull_not_before + dt.timedelta(seconds=2)):
+        assert sync_partner_module(partner.pk, "locations", False).startswith("ok: 120 stored")
