@@ -939,13 +939,27 @@ def quarantine(*, partner: Partner, module: str, rejects: Iterable[tuple[str, st
 
     An object refused again (a nightly full pull re-sends it) replaces its earlier record: staff
     see each object once, with its latest reason, and the table does not grow with every pull.
-    Objects without an id cannot be told apart and are all kept."""
+    An id is an object's only within its party (country code and party id, as its raw says, when
+    it does): a hub's two CPOs may both send a LOC1. Objects without an id cannot be told apart
+    and are all kept."""
     rows = [
         QuarantinedObject(partner=partner, sync_run=sync_run, module=module, object_id=(object_id or "")[:64], reason=reason, raw=raw)
         for object_id, reason, raw in rejects
     ]
-    again = sorted({row.object_id for row in rows if row.object_id})
-    for chunk in _chunks(again):
-        QuarantinedObject.objects.filter(partner=partner, module=module, object_id__in=chunk).delete()
+    again = {(row.object_id, _party_of(row.raw)) for row in rows if row.object_id}
+    earlier = []
+    for chunk in _chunks(sorted({object_id for object_id, _ in again})):
+        held = QuarantinedObject.objects.filter(partner=partner, module=module, object_id__in=chunk).values_list("pk", "object_id", "raw")
+        earlier += [pk for pk, object_id, raw in held if (object_id, _party_of(raw)) in again]
+    for chunk in _chunks(earlier):
+        QuarantinedObject.objects.filter(pk__in=chunk).delete()
     QuarantinedObject.objects.bulk_create(rows, batch_size=500)
     return len(rows)
+
+
+def _party_of(raw: Any) -> tuple[str, str]:
+    """The party a refused object says it belongs to, upper-cased ("" where it says none readably)."""
+    if not isinstance(raw, dict):
+        return "", ""
+    country, party = raw.get("country_code"), raw.get("party_id")
+    return (country.strip().upper() if isinstance(country, str) else "", party.strip().upper() if isinstance(party, str) else "")

@@ -454,6 +454,20 @@ def test_an_object_refused_again_replaces_its_quarantine_record(partner, network
     assert "AC_4_PHASES" in refused.reason
 
 
+def test_the_same_id_refused_under_two_parties_keeps_a_record_for_each(partner):
+    # Ids are unique only within a party: a hub's two CPOs may both send a broken LOC3.
+    from roaming.services import network as network_service
+
+    def refuse(why: str, country_code: str, party_id: str) -> None:  # one page each, as a pull stores them
+        raw = {"country_code": country_code, "party_id": party_id, "id": "LOC3"}
+        network_service.quarantine(partner=partner, module="locations", rejects=[("LOC3", f"{why} ({country_code})", raw)])
+
+    for why in ("first", "again"):
+        refuse(why, "DE", "SIM")
+        refuse(why, "nl", "xyz")
+    assert sorted(QuarantinedObject.objects.values_list("reason", flat=True)) == ["again (DE)", "again (nl)"]
+
+
 def test_a_nul_character_quarantines_its_object_not_the_page(partner, network):
     # JSON may carry "\\u0000"; PostgreSQL can store it nowhere. One such object must not fail
     # the page's write on either database.
