@@ -575,6 +575,36 @@ def test_ocpi_sync_says_which_pull_failed(partner, simulator, settings):
     assert "tariffs: failed (permanent)" in err.getvalue()
 
 
+def test_ocpi_sync_resumes_a_pull_that_failed_part_way_from_the_page_it_stopped_at(partner, simulator, settings):
+    settings.OCPI_HTTP_RETRIES = 0
+    simulator.faults["locations"] = "500_after_first_page"
+    with pytest.raises(CommandError):
+        call_command("ocpi_sync", "--partner", str(partner.pk), "--module", "locations", "--full", stdout=io.StringIO(), stderr=io.StringIO())
+    failed = SyncRun.objects.get()
+    assert failed.pages == 1 and "offset=25" in failed.next_url
+    simulator.faults.clear()
+    simulator.requests.clear()
+
+    out = io.StringIO()
+    call_command("ocpi_sync", "--partner", str(partner.pk), "--module", "locations", "--full", stdout=out, stderr=io.StringIO())
+
+    assert "offset=25" in _location_requests(simulator)[0]  # what the failure message promised
+    failed.refresh_from_db()
+    assert (SyncRun.objects.count(), failed.state, failed.pages, Location.objects.count()) == (1, SyncRun.State.SUCCEEDED, 5, 120)
+
+
+def test_ocpi_sync_names_the_partner_it_cannot_pull(partner):
+    partner.status = Partner.Status.SUSPENDED
+    partner.save(update_fields=["status"])
+    with pytest.raises(CommandError, match=r"\(#\d+\) is suspended by staff, not connected: nothing to pull"):
+        call_command("ocpi_sync", "--partner", str(partner.pk))
+    with pytest.raises(CommandError, match="No partner with id 0"):
+        call_command("ocpi_sync", "--partner", "0")  # not "every partner"
+    out = io.StringIO()
+    call_command("ocpi_sync", stdout=out)
+    assert "No connected partner to pull from" in out.getvalue() and not SyncRun.objects.exists()
+
+
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="planner statistics are a PostgreSQL matter (CI's second pass)")
 def test_a_full_pull_leaves_postgresql_statistics_for_the_network_tables(partner):
     sync.sync_module(partner=partner, module="locations", full=True)

@@ -24,10 +24,16 @@ class Command(BaseCommand):
 
     def handle(self, *args, **opts) -> None:  # type: ignore[no-untyped-def]
         partners = Partner.objects.filter(status=Partner.Status.CONNECTED)
-        if opts["partner"]:
-            partners = partners.filter(pk=opts["partner"])
-            if not partners.exists():
-                raise CommandError(f"No connected partner with id {opts['partner']}.")
+        if opts["partner"] is not None:
+            chosen = Partner.objects.filter(pk=opts["partner"]).first()
+            if chosen is None:
+                raise CommandError(f"No partner with id {opts['partner']} (admin → Partners lists them with their ids).")
+            if not chosen.is_connected:
+                raise CommandError(f"{chosen} (#{chosen.pk}) is {chosen.get_status_display().lower()}, not connected: nothing to pull.")
+            partners = partners.filter(pk=chosen.pk)
+        elif not partners.exists():
+            self.stdout.write("No connected partner to pull from. Connect one with `ocpi_register VERSIONS_URL TOKEN_A`.")
+            return
         modules = [opts["module"]] if opts["module"] else list(sync.MODULES)
         failures = 0
         for partner in partners:
@@ -48,11 +54,18 @@ class Command(BaseCommand):
             bar.update(progress.page_objects)
             bar.set_postfix(pages=progress.run.pages, rejected=progress.run.rejected)
 
+        # A pull that failed part-way for a reason that may pass goes on from the page it stopped
+        # at, as the Celery task's retry does (a full pull asked for starts a whole list instead).
+        sync.resume_failed(partner=partner, module=module)
         try:
             run = sync.sync_module(partner=partner, module=module, full=full, on_page=on_page)
+        except sync.AlreadyRunning as error:
+            bar.close()
+            self.stderr.write(self.style.WARNING(f"{partner} {module}: skipped: {error.message}"))
+            return True
         except sync.SyncError as error:
             bar.close()
-            kind = "permanent" if error.permanent else "temporary — the next run resumes"
+            kind = "permanent" if error.permanent else "temporary: the next pull resumes from this page"
             self.stderr.write(self.style.ERROR(f"{partner} {module}: failed ({kind}): {error.message}"))
             return False
         except Exception as error:  # noqa: BLE001 - recorded on the run; the other pulls still go ahead
