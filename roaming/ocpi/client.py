@@ -435,6 +435,12 @@ def _origin(url: str) -> tuple[str, str, int | None, bool]:
     return scheme, (parts.hostname or "").lower(), port, has_userinfo
 
 
+def _origin_text(url: str) -> str:
+    """scheme://host:port as `same_origin` compares them, for a message that shows the difference."""
+    scheme, host, port, _ = _origin(url)
+    return f"{scheme}://{host}:{port}" if scheme and host else url
+
+
 def _body_hint(body: bytes) -> str:
     """The start of a short plain-text error body, for the reason recorded ("404 page not found")."""
     text = body[:200].decode("utf-8", "replace").strip()
@@ -499,7 +505,7 @@ def iterate_pages(
             headers = httpx.Headers([(name, value) for name, value in response.headers.multi_items() if name.lower() != "link"])
             yield dataclasses.replace(response, headers=headers)
             raise TransportError(
-                f"pagination Link points to another host ({urlsplit(link).netloc or link}); refusing to follow it",
+                f"pagination Link points to another host ({_origin_text(link)}, not {_origin_text(url)}); refusing to follow it",
                 permanent=True,
                 url=link,
             )

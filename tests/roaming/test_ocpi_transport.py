@@ -7,6 +7,7 @@ import datetime as dt
 import email.utils
 import logging
 import time
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -231,6 +232,26 @@ def test_it_refuses_to_follow_a_pagination_link_to_another_host(simulator):
     assert "another host" in error.value.message
     assert error.value.permanent is True
     assert len(simulator.requests) == 1
+
+
+def test_a_pagination_link_to_the_same_host_on_another_port_says_which_origins_differ(simulator, monkeypatch):
+    port = urlsplit(simulator.base_url).port
+    other = simulator.base_url.replace(f":{port}", f":{port + 1}")
+    original = OcpiClient.request
+
+    def request(self, method, url, **kwargs):
+        response = original(self, method, url, **kwargs)
+        link = response.headers.get("Link")
+        if link:  # the same host, another port: still not where we were sent
+            response.headers["Link"] = link.replace(simulator.base_url, other)
+        return response
+
+    monkeypatch.setattr(OcpiClient, "request", request)
+    simulator.faults.update(locations_paging="forever")  # a next page, whatever the network's size
+    simulator._inbound["c-token"] = "C"
+    with OcpiClient("c-token") as ocpi, pytest.raises(TransportError) as error:
+        list(iterate_pages(ocpi, f"{simulator.base_url}/2.2.1/locations", params={"limit": 10}))
+    assert f"another host (http://127.0.0.1:{port + 1}, not http://127.0.0.1:{port})" in error.value.message
 
 
 @pytest.mark.parametrize(("fault", "expected"), [("deep_after_first_page", "nested too deeply"), ("long_number_after_first_page", "too long")])
