@@ -746,6 +746,30 @@ def test_a_2_1_1_voltage_and_amperage_that_make_sense_are_taken_as_they_are():
     assert (connector.max_voltage, connector.max_amperage, connector.max_electric_power) == (230, 32, None)
 
 
+def test_a_2_1_1_voltage_under_100_with_amperes_is_no_rating_and_stays_unknown():
+    # toger sends "voltage": 22, "amperage": 32 on a 22 kW socket: it was stored as 22 V.
+    decoded = only(decode_page(page(_legacy_connector(voltage=22, amperage=32)), kind="locations"))
+    connector = decoded.obj.evses[0].connectors[0]
+    assert (connector.max_voltage, connector.max_amperage, connector.max_electric_power) == (None, 32, None)
+    assert "evses[0].connectors[0].max_voltage: 22 V is no charger's rating (below 100 V); kept as unknown" in decoded.warnings
+
+
+def test_a_2_2_1_max_voltage_under_100_is_no_rating_either():
+    data = location()
+    data["evses"][0]["connectors"][0].update(max_voltage=11, max_amperage=16)
+    connector = only(decode_page(page(data), kind="locations")).obj.evses[0].connectors[0]
+    assert (connector.max_voltage, connector.max_amperage) == (None, 16)
+
+
+@pytest.mark.parametrize(("voltage", "amperage"), [(120, 0), (0, 0), (0, 32)])
+def test_a_2_1_1_zero_is_unknown_as_a_2_2_1_zero_is(voltage, amperage):
+    decoded = only(decode_page(page(_legacy_connector(voltage=voltage, amperage=amperage)), kind="locations"))
+    connector = decoded.obj.evses[0].connectors[0]
+    assert (connector.max_voltage, connector.max_amperage) == (voltage or None, amperage or None)
+    zero = "amperage" if amperage == 0 else "voltage"
+    assert f"evses[0].connectors[0].max_{zero}: missing; the OCPI 2.1.1 field {zero!r} is 0, read as unknown" in decoded.warnings
+
+
 @pytest.mark.parametrize("stamp", ["2015-06-29T20:39:09Z ", " 2015-06-29T20:39:09Z", "\t2015-06-29T20:39:09.5Z\n"])
 def test_a_datetime_with_whitespace_around_it_is_read(stamp):
     decoded = only(decode_page(page(location(last_updated=stamp)), kind="locations"))

@@ -963,10 +963,19 @@ def _repair_connector(repair: _Repair, out: dict[str, Any], path: str, loc: _Loc
         return
     for old, new in (("voltage", "max_voltage"), ("amperage", "max_amperage")):
         if _missing(out, new) and not _missing(out, old):
+            if _number(out[old]) == 0:  # the same "unknown" as a 0 sent in the 2.2.1 field
+                repair.warn(_join(path, new), f"missing; the OCPI 2.1.1 field {old!r} is 0, read as unknown")
+                continue
             out[new] = out[old]
             repair.warn(_join(path, new), f"missing; taken from the OCPI 2.1.1 field {old!r}")
         elif _missing(out, new) and new not in zeroed:
             repair.warn(_join(path, new), "missing; kept as unknown")
+    volts = _number(out.get("max_voltage"))
+    if volts is not None and 0 < volts < _VOLTAGE_FLOOR:
+        # 22 with 32 A on a 22 kW socket: a power in the wrong field, not a voltage. Which power
+        # it is cannot be told for sure, so neither is stored.
+        out["max_voltage"] = None
+        repair.warn(_join(path, "max_voltage"), f"{volts} V is no charger's rating (below {_VOLTAGE_FLOOR} V); kept as unknown")
     _kilowatts_to_watts(repair, out, path)
 
 
@@ -993,6 +1002,7 @@ def _location_is_suspect(location: Location) -> bool:
             power = connector.max_electric_power
             if (
                 not connector.max_voltage  # None (missing) or 0 (a placeholder)
+                or connector.max_voltage < _VOLTAGE_FLOOR  # no rating
                 or not connector.max_amperage
                 or (power is not None and power < 1000)
             ):
