@@ -831,3 +831,28 @@ def test_the_largest_integers_that_fit_are_read_exactly():
     decoded = only(decode_page(page(data), kind="locations"))
     assert decoded.source["x_vendor"] == {"high": 18446744073709551615, "low": -9223372036854775808}
     assert all(type(value) is int for value in decoded.source["x_vendor"].values())
+
+
+# "24:00" as an end: the spec's pattern stops at 23:59, but an end of 24:00 can only be the end of the day.
+
+
+def test_an_opening_period_ending_at_24_00_ends_at_the_end_of_the_day():
+    hours = {"twentyfourseven": False, "regular_hours": [{"weekday": 1, "period_begin": "08:00", "period_end": "24:00"}]}
+    decoded = only(decode_page(page(location(opening_times=hours)), kind="locations"))
+    period = decoded.obj.model_dump(mode="json")["opening_times"]["regular_hours"][0]
+    assert (period["period_begin"], period["period_end"]) == ("08:00", "00:00")
+    assert "opening_times.regular_hours[0].period_end: '24:00' read as '00:00', the end of the day" in decoded.warnings
+
+
+def test_an_opening_period_starting_at_24_00_is_still_refused():
+    hours = {"twentyfourseven": False, "regular_hours": [{"weekday": 1, "period_begin": "24:00", "period_end": "08:00"}]}
+    (reject,) = decode_page(page(location(opening_times=hours)), kind="locations").rejects
+    assert "opening_times.regular_hours[0].period_begin: '24:00'" in reject.reason
+
+
+def test_a_tariff_restriction_ending_at_24_00_ends_at_the_end_of_the_day():
+    tariff = copy.deepcopy(example("tariff_14_step_size.json"))
+    tariff["elements"][0]["restrictions"] = {"start_time": "18:00", "end_time": "24:00"}
+    decoded = only(decode_page(page(tariff), kind="tariffs"))
+    assert decoded.obj.elements[0].restrictions.end_time.isoformat(timespec="minutes") == "00:00"
+    assert "elements[0].restrictions.end_time: '24:00' read as '00:00', the end of the day" in decoded.warnings

@@ -124,8 +124,8 @@ from .common import (
     time_zones_of_country,
     unwrap_annotation,
 )
-from .locations import Connector, Evse, Location
-from .tariffs import Tariff
+from .locations import Connector, Evse, Location, RegularHours
+from .tariffs import Tariff, TariffRestrictions
 
 __all__ = [
     "Decoded",
@@ -1030,6 +1030,19 @@ def _repair_tariff(repair: _Repair, out: dict[str, Any], path: str, loc: _Loc) -
         repair.warn(_join(path, "currency"), f"{currency!r} read as {out['currency']!r}")
 
 
+def _end_of_day(name: str) -> _Hook:
+    """An end time of "24:00" (the spec's pattern stops at 23:59) can only mean the end of the day,
+    which OCPI writes "00:00" for an end: read so. "24:00" as a start stays refused."""
+
+    def repair_end(repair: _Repair, out: dict[str, Any], path: str, loc: _Loc) -> None:
+        value = out.get(name)
+        if isinstance(value, str) and value.strip() in ("24:00", "24:00:00"):
+            out[name] = "00:00"
+            repair.warn(_join(path, name), f"{value!r} read as '00:00', the end of the day")
+
+    return repair_end
+
+
 _Hook = Callable[[_Repair, dict[str, Any], str, _Loc], None]
 def _repair_image(repair: _Repair, out: dict[str, Any], path: str, loc: _Loc) -> None:
     # OCPI wants the file type ("jpeg", "png"); some feeds send the MIME type. "image/jpeg"
@@ -1048,6 +1061,8 @@ _HOOKS: dict[type[BaseModel], _Hook] = {
     Evse: _repair_evse,
     Connector: _repair_connector,
     Tariff: _repair_tariff,
+    RegularHours: _end_of_day("period_end"),
+    TariffRestrictions: _end_of_day("end_time"),
 }
 
 
