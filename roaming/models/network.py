@@ -5,8 +5,12 @@ them upper-cased in `*_key` columns with unique constraints, and keep the partne
 for display and for echoing back. The raw OCPI object is kept for audit and re-parsing.
 
 Per-location summary fields (available EVSE count, max power, connector standards, remote
-start, ad-hoc payment, status freshness) exist for fast map queries; `Location.refresh_summary`
-recomputes them and every write path calls it (or writes them in the same bulk statement).
+start, ad-hoc payment, status freshness) exist for fast map queries. They are computed from the
+EVSEs and connectors by `roaming.services.network.summarize` and written in the same transaction
+as the rows by every write path: a pull's bulk upsert, a PUT or PATCH, a staff fetch, and on
+PostgreSQL the one-statement status PATCH, which moves them by the EVSE's old and new status.
+A plain ORM save of an EVSE or connector does not recompute them: nothing writes those rows so
+(the admin shows them read-only), and a new writer must go through the services.
 """
 
 from __future__ import annotations
@@ -64,7 +68,12 @@ class Location(models.Model):
     connector_standards = models.JSONField(default=list, blank=True)
     remote_start_capable = models.BooleanField(default=False)
     ad_hoc_payment_capable = models.BooleanField(default=False)
-    status_updated_at = models.DateTimeField(null=True, blank=True, help_text="Newest EVSE status change we know of.")
+    status_updated_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="How recent our view of its EVSEs' statuses is: the newest last_updated among its EVSEs in service (an"
+        " EVSE object is whole as of its last_updated, its status included).",
+    )
     is_visible = models.BooleanField(default=True, db_index=True, help_text="Published, listed by its CPO and has at least one EVSE not REMOVED.")
 
     class Meta:
