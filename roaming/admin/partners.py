@@ -3,7 +3,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.contrib import admin, messages
-from django.db.models import QuerySet
+from django.db.models import Count, Q, QuerySet, Sum
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
@@ -11,7 +11,6 @@ from django.utils.html import format_html, format_html_join
 
 from roaming import selectors, tasks
 from roaming.models import (
-    EVSE,
     HubClient,
     Location,
     Partner,
@@ -153,13 +152,15 @@ class PartnerAdmin(admin.ModelAdmin):
         until = partner.waits_until(timezone.now())
         if until is not None:
             lines.append(format_html("It asked us (Retry-After) to pull nothing before {} UTC; pulls resume then.", f"{until:%Y-%m-%d %H:%M}"))
-        locations = Location.objects.filter(partner=partner)
-        evses = EVSE.objects.filter(location__partner=partner).exclude(status=EVSE.Status.REMOVED)
+        # One pass over its Locations: their summaries count the EVSEs in service and those available
+        # (kept right by every write path), where counting the EVSE rows took ~0.4 s at 150,000.
+        held_of = Location.objects.filter(partner=partner).aggregate(
+            locations=Count("pk"), shown=Count("pk", filter=Q(is_visible=True)),
+            evses=Sum("evse_count", default=0), available=Sum("available_evse_count", default=0),
+        )  # fmt: skip
         held = [  # (admin list, its partner filter, count, one, many, a part of them or "")
-            ("location", "partner", locations.count(), "location", "locations",
-             f"{locations.filter(is_visible=True).count():,} shown to drivers"),
-            ("evse", "location__partner", evses.count(), "EVSE", "EVSEs",
-             f"{evses.filter(status=EVSE.Status.AVAILABLE).count():,} available now"),
+            ("location", "partner", held_of["locations"], "location", "locations", f"{held_of['shown']:,} shown to drivers"),
+            ("evse", "location__partner", held_of["evses"], "EVSE", "EVSEs", f"{held_of['available']:,} available now"),
             ("tariff", "partner", Tariff.objects.filter(partner=partner, deleted_at__isnull=True).count(), "tariff", "tariffs", ""),
             ("quarantinedobject", "partner", QuarantinedObject.objects.filter(partner=partner).count(),
              "object in quarantine", "objects in quarantine", ""),
