@@ -856,3 +856,28 @@ def test_a_tariff_restriction_ending_at_24_00_ends_at_the_end_of_the_day():
     decoded = only(decode_page(page(tariff), kind="tariffs"))
     assert decoded.obj.elements[0].restrictions.end_time.isoformat(timespec="minutes") == "00:00"
     assert "elements[0].restrictions.end_time: '24:00' read as '00:00', the end of the day" in decoded.warnings
+
+
+# A time zone hours away from the sun's time at the site: kept, and staff are told.
+
+
+@pytest.mark.parametrize(
+    ("zone", "longitude", "hours"),
+    [("Europe/Moscow", "135.07161", "6.0"), ("Etc/GMT+5", "76.55234", "10.1"), ("Asia/Novosibirsk", "43.88484", "4.1")],
+    ids=["moscow-time-in-khabarovsk", "posix-sign-mixed-up", "novosibirsk-time-in-nizhny-novgorod"],
+)
+def test_a_time_zone_far_from_the_sites_longitude_is_kept_with_a_warning(zone, longitude, hours):
+    data = location(time_zone=zone, coordinates={"latitude": "55.00000", "longitude": longitude})
+    decoded = only(decode_page(page(data), kind="locations"))
+    assert decoded.obj.time_zone == zone
+    assert any(w.startswith(f"time_zone: {zone!r} is {hours} h from the sun's time at longitude {longitude}") for w in decoded.warnings)
+
+
+@pytest.mark.parametrize(
+    ("zone", "longitude"),
+    [("Asia/Shanghai", "75.98900"), ("Europe/Madrid", "-8.54460"), ("Pacific/Kiritimati", "-157.40000"), ("Europe/Brussels", "3.72994")],
+    ids=["beijing-time-in-kashgar", "cet-in-galicia", "across-the-date-line", "at-home"],
+)
+def test_a_time_zone_a_civil_time_may_well_use_is_not_questioned(zone, longitude):
+    data = location(time_zone=zone, coordinates={"latitude": "43.00000", "longitude": longitude})
+    assert not any("sun's time" in w for w in only(decode_page(page(data), kind="locations")).warnings)

@@ -52,6 +52,8 @@ EXPECTED = {
     # No location has a city and no connector a max_voltage (most max_amperage null): kept as
     # unknown, with a warning each. max_electric_power is kW (22, 150, 7.4): read as kW. Country
     # "RU"/"BY" is alpha-2. 27 kept locations count weekdays 0..6: their opening_times are dropped.
+    # 57 sites east of the Urals say Europe/Moscow and two in Nizhnevartovsk say Etc/GMT+5 (UTC−5):
+    # kept as sent, with a warning that their times may be hours off.
     # 98 locations send an image "type" as a MIME type ("image/jpeg"): read as "jpeg" (109 images).
     # Rejected: 86 without time_zone (Russia has 26 zones: not guessed), 49 with coordinates "0",
     # "-1" or with two decimals, 8 with connector standard/power_type null, one with "вы:ходной"
@@ -73,16 +75,20 @@ EXPECTED = {
             r"^opening_times: dropped, hours unknown \(not closed\): regular_hours\[\d\]\.weekday is 0": 3,
             r"^opening_times\.regular_hours: weekdays counted 0\.\.6, each with the same hours: read as those hours every day": 24,
             r"^images\[\d+\]\.type: MIME type 'image/(jpeg|png)' read as '(jpeg|png)'$": 109,
+            r"^time_zone: 'Europe/Moscow' is [\d.]+ h from the sun's time at longitude": 57,
+            r"^time_zone: 'Etc/GMT\+5' is 10\.\d h from the sun's time at longitude": 2,
         },
     ),
     # Byte order mark, no envelope fields. 67 EVSEs (UNKNOWN/INOPERATIVE) have no connectors and
     # are dropped; coordinates with 3–4 decimals are padded. Two locations sit at "1","1" — a
     # placeholder, not a place — and are rejected. Three Type 1 cables say 70 V × 100 A beside
     # their 7000 W: no charger runs at 70 V, so the voltage is kept unknown (the power stands).
+    # Twelve sites around Nizhny Novgorod (UTC+3) say Asia/Novosibirsk (UTC+7) and one far east
+    # says Europe/Moscow: kept, with a warning (their hours and tariff times would be 4 h off).
     "ocpi_2_2_1_locations-punkt": Expected(
         stored=487,
         rejected=2,
-        repaired=131,
+        repaired=142,
         evses=1154,
         page_warnings=(
             "body starts with a UTF-8 byte order mark (ignored)",
@@ -98,6 +104,8 @@ EXPECTED = {
         warning_counts={
             r"^evses\[\d+\]: EVSE uid '\d+' \(status '(UNKNOWN|INOPERATIVE)'\) dropped: it has no connectors$": 67,
             r"^evses\[\d+\]\.connectors\[\d+\]\.max_voltage: 70 V is no charger's rating \(below 100 V\); kept as unknown$": 3,
+            r"^time_zone: 'Asia/Novosibirsk' is 4\.\d h from the sun's time at longitude 4[34]\.\d+: kept as sent": 12,
+            r"^time_zone: 'Europe/Moscow' is [\d.]+ h from the sun's time": 1,
         },
     ),
     # status_code "Success"; DateTimes without Z; 96 connectors say last_updated

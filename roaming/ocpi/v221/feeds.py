@@ -102,6 +102,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from enum import Enum
 from typing import Any, Generic, Literal, TypeVar, overload
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import orjson
 from pydantic import BaseModel, ValidationError
@@ -753,6 +754,7 @@ def _repair_location(repair: _Repair, out: dict[str, Any], path: str, loc: _Loc)
         _time_zone_from_country(repair, out, path)
 
     _drop_zero_based_weekdays(repair, out, path)
+    _warn_of_a_distant_time_zone(repair, out, path)
 
     evses = out.get("evses")
     if isinstance(evses, list):
@@ -798,6 +800,51 @@ def _country_from_party(repair: _Repair, out: dict[str, Any], country: str, path
         _join(path, "country"),
         f"{country!r} is not ISO 3166-1 alpha-3; used {alpha3} from country_code {code}",
     )
+
+
+# The sun's time at a longitude is 1 hour per 15°; civil time strays from it by up to ~3 h (far-west
+# China on Beijing time). A zone further off than this is the operator's default zone (Europe/Moscow
+# for a site in Khabarovsk) or a sign mixed up (Etc/GMT+5 is UTC−5): the site's opening hours and
+# its tariff's times would be hours off. Which zone is meant cannot be told from a point without the
+# zones' borders, so the zone is kept as sent and staff are told.
+_ZONE_STRAY_HOURS = 3.5
+
+
+@functools.cache
+def _zone_offsets(zone: str) -> tuple[float, ...]:
+    """The zone's UTC offsets in hours, in winter and in summer (empty for an unknown zone)."""
+    try:
+        info = ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ()
+    return tuple(
+        (dt.datetime(2025, month, 1, 12, tzinfo=info).utcoffset() or dt.timedelta()).total_seconds() / 3600 for month in (1, 7)
+    )
+
+
+def zone_stray_hours(zone: str, longitude: float) -> float | None:
+    """How many hours the zone's time is from the sun's at `longitude`, when more than a civil
+    time strays (see `_ZONE_STRAY_HOURS`); None when it is plausible or the zone is unknown."""
+    offsets = _zone_offsets(zone)
+    if not offsets:
+        return None
+    solar = longitude / 15
+    distance = min(min(abs(offset - solar) % 24, 24 - abs(offset - solar) % 24) for offset in offsets)
+    return distance if distance > _ZONE_STRAY_HOURS else None
+
+
+def _warn_of_a_distant_time_zone(repair: _Repair, out: dict[str, Any], path: str) -> None:
+    zone, coordinates = out.get("time_zone"), out.get("coordinates")
+    longitude = _number(coordinates.get("longitude")) if isinstance(coordinates, dict) else None
+    if not isinstance(zone, str) or longitude is None or not -180 <= longitude <= 180:
+        return
+    stray = zone_stray_hours(zone.strip(), float(longitude))
+    if stray is not None:
+        repair.warn(
+            _join(path, "time_zone"),
+            f"{zone!r} is {stray:.1f} h from the sun's time at longitude {longitude}: kept as sent, but its opening"
+            " hours and tariff times may be that far off (check the zone with the CPO)",
+        )
 
 
 def _time_zone_from_country(repair: _Repair, out: dict[str, Any], path: str) -> None:
@@ -996,6 +1043,8 @@ def _kilowatts_to_watts(repair: _Repair, out: dict[str, Any], path: str) -> None
 def _location_is_suspect(location: Location) -> bool:
     """Valid as sent, but needs the repair pass for its warnings (or a kW power read as W)."""
     if location.city is None:
+        return True
+    if zone_stray_hours(location.time_zone, float(location.coordinates.longitude)) is not None:
         return True
     for evse in location.evses or ():
         for connector in evse.connectors:
