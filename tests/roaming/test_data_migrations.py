@@ -16,9 +16,19 @@ from .factories import connected_partner
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def _migrate(target: str) -> None:
+def _migrate_back_to(target: str) -> None:
+    MigrationExecutor(connection).migrate([("roaming", target)])
+
+
+def _migrate_to_the_latest() -> None:
     executor = MigrationExecutor(connection)
-    executor.migrate([("roaming", target)])
+    executor.migrate(executor.loader.graph.leaf_nodes())  # the tests after this one need every migration
+
+
+@pytest.fixture(autouse=True)
+def _schema_left_as_found():
+    yield
+    _migrate_to_the_latest()
 
 
 def test_locations_stored_before_chip_card_terminals_counted_take_ad_hoc_payment_after_migrating():
@@ -35,8 +45,8 @@ def test_locations_stored_before_chip_card_terminals_counted_take_ad_hoc_payment
     assert Location.objects.get(ocpi_id="LOC1").ad_hoc_payment_capable  # counted as it arrives now
     Location.objects.update(ad_hoc_payment_capable=False)  # as the code before stored it
 
-    _migrate("0012_objects_no_longer_listed")
-    _migrate("0013_chip_card_terminals_take_ad_hoc_payment")
+    _migrate_back_to("0012_objects_no_longer_listed")
+    _migrate_to_the_latest()  # 0013 sets them right
 
     assert dict(Location.objects.values_list("ocpi_id", "ad_hoc_payment_capable")) == {"LOC1": True, "LOC2": False}
     assert EVSE.objects.filter(capabilities__icontains="CHIP_CARD_SUPPORT").count() == 2
