@@ -6,7 +6,9 @@ Contract
   a rule, and 2.2/2.2.1 peers already send extras such as `cp_id` or `subOperator`), leading and
   trailing whitespace of every string is stripped, and `null` for an optional field means absent.
   Pydantic's lax mode is kept on purpose: `"22000"` and `22000.0` are read as the integer 22000,
-  `"0.25"` as a number — the meaning is unambiguous and peers do send these.
+  `"0.25"` as a number — the meaning is unambiguous and peers do send these. Booleans likewise take
+  pydantic's unambiguous spellings (`"true"`/`"false"`, `"yes"`/`"no"`, `"on"`/`"off"`, `1`/`0`);
+  anything else (`"perhaps"`, `2`) is refused. Enum values are stripped too (:class:`OcpiEnum`).
 * Dumping with ``model_dump(mode="json", exclude_none=True)`` gives OCPI JSON again: DateTimes as
   ``YYYY-MM-DDTHH:MM:SSZ``, numbers (held as :class:`~decimal.Decimal`) as JSON numbers.
 * :data:`DateTime` accepts RFC 3339 in UTC: ``Z`` optional (absence means UTC), any number of
