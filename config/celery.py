@@ -1,8 +1,9 @@
 import gc
+import logging
 import os
 
 from celery import Celery
-from celery.signals import worker_process_init, worker_ready
+from celery.signals import after_setup_logger, after_setup_task_logger, worker_process_init, worker_ready
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -21,3 +22,17 @@ def freeze_startup_objects(**kwargs: object) -> None:
     shares with its parent. Nothing is collected first: in a child that would write to every one
     of those pages; what garbage start-up left stays (a bounded, one-off amount)."""
     gc.freeze()
+
+
+@after_setup_logger.connect
+@after_setup_task_logger.connect
+def redact_secrets_in_worker_logs(logger: logging.Logger, **kwargs: object) -> None:
+    """A worker replaces Django's logging with its own handlers (worker_hijack_root_logger): they
+    get the same filter as the web process's, or a token in a pull's or a handshake's message would
+    be written as it is. Pulls, fetches and health checks all run in workers."""
+    from roaming.ocpi.logging import RedactSecretsFilter
+
+    for handler in logger.handlers:
+        if not any(isinstance(existing, RedactSecretsFilter) for existing in handler.filters):
+            handler.addFilter(RedactSecretsFilter())
+

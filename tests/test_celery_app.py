@@ -29,3 +29,29 @@ def test_after_it_the_collector_no_longer_scans_what_was_alive():
         assert id(hoard[-1]) not in {id(o) for o in gc.get_objects()}
     finally:
         gc.unfreeze()
+
+
+def test_a_workers_own_log_handlers_redact_tokens_as_the_web_processs_do():
+    # A worker replaces Django's logging with its own handlers: they had no redaction filter, and
+    # pulls, fetches and handshakes log from workers.
+    import logging
+    import logging.config
+
+    from django.conf import settings
+
+    from config.celery import app
+    from roaming.ocpi.auth import encode_token
+
+    token = encode_token("secret-token-value-xyz")
+    try:
+        app.log.already_setup = False
+        app.log.setup_logging_subsystem(loglevel="INFO", logfile=None, colorize=False)
+        handlers = [*logging.getLogger().handlers, *app.log.get_default_logger(name="celery.task").handlers]
+        written = []
+        for handler in handlers:
+            record = logging.LogRecord("roaming.ocpi.client", logging.WARNING, __file__, 1, "sent Authorization: Token %s", (token,), None)
+            assert handler.filter(record)
+            written.append(record.getMessage())
+    finally:
+        logging.config.dictConfig(settings.LOGGING)
+    assert handlers and all(line.startswith("sent Authorization: Token") and token not in line for line in written), written

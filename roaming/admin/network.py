@@ -291,7 +291,9 @@ class QuarantinedObjectAdmin(ReadOnlyMixin, admin.ModelAdmin):
         return super().get_queryset(request).select_related("partner")
 
     def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return True  # staff clear the quarantine once a partner fixed its data
+        # Staff clear the quarantine once a partner fixed its data: those given the right to (the
+        # read-only mixin would refuse everyone; returning True let any staff member delete).
+        return request.user.has_perm("roaming.delete_quarantinedobject")
 
     @admin.display(description="Why it was not stored", ordering="reason")
     def why(self, obj: QuarantinedObject) -> str:

@@ -199,6 +199,11 @@ class PartnerAdmin(admin.ModelAdmin):
         # Asking a partner for data is operating its connection: those who may change partners.
         return request.user.has_perm("roaming.change_partner")
 
+    def has_operate_permission(self, request: HttpRequest) -> bool:
+        # Re-reading, rotating and unregistering change the connection itself: the same right, not
+        # merely seeing the partners list (a view-only user had every one of them in the menu).
+        return request.user.has_perm("roaming.change_partner")
+
     @admin.action(description="Pull now: what changed since the last pull", permissions=["pull"])
     def pull_now(self, request: HttpRequest, queryset: QuerySet[Partner]) -> None:
         self._queue_pulls(request, queryset, full=False)
@@ -262,13 +267,13 @@ class PartnerAdmin(admin.ModelAdmin):
                 messages.SUCCESS,
             )
 
-    @admin.action(description="Re-read versions and endpoints")
+    @admin.action(description="Re-read versions and endpoints", permissions=["operate"])
     def reread_versions(self, request: HttpRequest, queryset: QuerySet[Partner]) -> None:
         self._for_each(
             request, queryset, lambda p: f"{service.refresh_versions(partner=p).endpoints.count()} endpoints read."
         )
 
-    @admin.action(description="Rotate credentials (new tokens both ways)")
+    @admin.action(description="Rotate credentials (new tokens both ways)", permissions=["operate"])
     def rotate_credentials(self, request: HttpRequest, queryset: QuerySet[Partner]) -> None:
         def rotate(partner: Partner) -> str:
             service.rotate_credentials(partner=partner)
@@ -276,7 +281,7 @@ class PartnerAdmin(admin.ModelAdmin):
 
         self._for_each(request, queryset, rotate)
 
-    @admin.action(description="Unregister (end the connection)")
+    @admin.action(description="Unregister (end the connection)", permissions=["operate"])
     def unregister(self, request: HttpRequest, queryset: QuerySet[Partner]) -> None:
         for partner in queryset:
             self.message_user(request, f"{partner}: {service.unregister_from_partner(partner=partner)}", messages.WARNING)

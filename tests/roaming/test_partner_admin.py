@@ -6,7 +6,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from roaming.models import EVSE, Partner, Tariff
+from roaming.models import EVSE, Partner, QuarantinedObject, Tariff
 
 from .factories import PartnerFactory
 
@@ -191,3 +191,49 @@ def test_staff_read_evse_and_location_times_in_the_chargers_own_zone(staff_clien
     evse = EVSE.objects.get(uid="3256")
     assert "28 Jun 2015, 10:12 CEST (08:12 UTC)" in staff_client.get(f"/admin/roaming/evse/{evse.pk}/change/").content.decode()
     assert "29 Jun 2015, 22:39 CEST (20:39 UTC)" in evses and "29 Jun 2015, 22:39 CEST (20:39 UTC)" in locations
+
+
+# Staff rights ------------------------------------------------------------------------------------
+
+
+def _staff_with(django_user_model, name: str, *codenames: str):
+    from django.contrib.auth.models import Permission
+
+    user = django_user_model.objects.create_user(name, f"{name}@example.com", "pw-123456789", is_staff=True)
+    user.user_permissions.set(Permission.objects.filter(content_type__app_label="roaming", codename__in=codenames))
+    return user
+
+
+@pytest.mark.parametrize("action", ["unregister", "rotate_credentials", "reread_versions", "pull_now", "full_pull_now"])
+def test_staff_who_may_only_view_partners_can_neither_see_nor_run_an_action_that_operates_one(client, django_user_model, action):
+    partner = PartnerFactory(name="Their CPO", status=Partner.Status.CONNECTED)
+    partner.issue_inbound_token()
+    partner.save()
+    client.force_login(_staff_with(django_user_model, "viewer", "view_partner"))
+
+    token_hash = partner.inbound_token_hash
+
+    assert f'value="{action}"' not in client.get("/admin/roaming/partner/").content.decode()
+    page = client.post("/admin/roaming/partner/", {"action": action, "_selected_action": [partner.pk]}, follow=True).content.decode()
+
+    # What each action says when it ran (it had unregistered the partner and revoked its token).
+    assert not any(said in page for said in ("is queued", "credentials rotated", "endpoints read", "unregistered", "Their CPO:"))
+    partner.refresh_from_db()
+    assert (partner.status, partner.inbound_token_hash) == (Partner.Status.CONNECTED, token_hash)
+
+
+def test_only_staff_given_the_right_may_clear_the_quarantine(client, django_user_model):
+    partner = PartnerFactory(name="Their CPO")
+    refused = QuarantinedObject.objects.create(partner=partner, module="locations", object_id="X1", reason="bad", raw={})
+    delete = f"/admin/roaming/quarantinedobject/{refused.pk}/delete/"
+
+    client.force_login(_staff_with(django_user_model, "anyone"))  # staff, no rights
+    assert client.get(delete).status_code == 403
+    assert client.post(delete, {"post": "yes"}).status_code == 403
+    client.force_login(_staff_with(django_user_model, "reader", "view_quarantinedobject"))
+    assert client.post(delete, {"post": "yes"}).status_code == 403
+    assert QuarantinedObject.objects.filter(pk=refused.pk).exists()
+
+    client.force_login(_staff_with(django_user_model, "clearer", "view_quarantinedobject", "delete_quarantinedobject"))
+    assert client.post(delete, {"post": "yes"}).status_code == 302
+    assert not QuarantinedObject.objects.exists()
