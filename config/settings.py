@@ -86,6 +86,11 @@ def _database_from_url(url: str) -> dict:
     if config["ENGINE"].endswith("spatialite"):
         options = config.setdefault("OPTIONS", {})
         options["timeout"] = 30
+        # A transaction takes the write lock when it begins, and waits for it (up to the timeout):
+        # SQLite's default takes it at its first write, and a transaction that had read before
+        # another writer committed then fails at once with "database is locked" (a pushed status
+        # arriving while a sync page was being written failed, and so did the page).
+        options["transaction_mode"] = "IMMEDIATE"
         # WAL: pages keep reading the map while a sync writes; NORMAL is durable in WAL mode
         # except for the last commits before a power cut, which a sync resumes from anyway.
         options["init_command"] = "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=10000;"
