@@ -28,8 +28,9 @@ trap cleanup INT TERM HUP EXIT
 $PY manage.py migrate --noinput -v0
 $PY manage.py demo_login
 
+# Once we have registered with it, the simulator pushes EVSE status changes to us (live status).
 $PY manage.py ocpi_simulate_cpo --port "$SIM_PORT" --locations "$SIM_LOCATIONS" --seed 1 --token-a demo-token-a \
-  > var/simulator.log 2>&1 &
+  --push-rate "${SIM_PUSH_RATE:-2}" --push-to "http://127.0.0.1:$PORT/ocpi/versions" > var/simulator.log 2>&1 &
 pids+=($!)
 $PY manage.py runserver "127.0.0.1:$PORT" --noreload > var/web.log 2>&1 &
 pids+=($!)

@@ -152,7 +152,8 @@ def register_with_partner(*, versions_url: str, token_a: str, name: str = "") ->
     """Open a connection with a partner that gave us `token_a`. Raises RegistrationError."""
     if Partner.objects.filter(versions_url=versions_url, status=Partner.Status.CONNECTED).exists():
         raise RegistrationError(
-            "We are already connected to this versions URL; rotate the credentials instead."
+            "We are already connected to this versions URL; rotate the credentials instead, or, if the partner"
+            " lost our registration (a simulator restarted), run ocpi_register again with --replace."
         )
     details, base64_token = discover(versions_url, token_a)
     credentials_endpoint = details.find("credentials")

@@ -59,3 +59,66 @@ def test_the_simulator_command_registers_and_pushes_status_changes_that_land_in_
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def test_the_simulator_pushes_to_the_emsp_given_once_it_connects_the_way_the_readme_says(emsp):
+    # `--push-rate R --push-to URL` alone: we register with it (ocpi_register), then it pushes.
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "manage.py", "ocpi_simulate_cpo", "--port", str(port), "--locations", "30", "--seed", "5",
+         "--push-rate", "40", "--push-to", f"{emsp.url}/ocpi/versions"],
+        cwd=ROOT, env={**os.environ, "LOG_LEVEL": "WARNING"}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    try:
+        printed = []
+        while not any(line.startswith("  pushes:") for line in printed):
+            line = process.stdout.readline()
+            assert line, "".join(printed)
+            printed.append(line)
+        assert printed[-1].strip() == f"pushes:       40/s, once the eMSP at {emsp.url}/ocpi/versions is connected"
+        connect = next(line for line in printed if line.startswith("  connect with:"))
+        versions_url, token_a = connect.split("ocpi_register", 1)[1].split()
+        call_command("ocpi_register", versions_url, token_a, stdout=io.StringIO())
+        partner = Partner.objects.get(status=Partner.Status.CONNECTED)
+        sync.sync_module(partner=partner, module="locations", full=True)
+        pulled = dict(EVSE.objects.values_list("uid", "last_updated"))
+        deadline = time.monotonic() + 20
+        pushed: list[str] = []
+        while time.monotonic() < deadline and len(pushed) < 5:
+            time.sleep(0.5)
+            pushed = [uid for uid, updated in EVSE.objects.values_list("uid", "last_updated") if updated > pulled[uid]]
+        assert len(pushed) >= 5
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.mark.parametrize(
+    ("arguments", "said"),
+    [
+        (["--locations", "-5"], "--locations must be 0 or more"),
+        (["--push-rate", "-3"], "--push-rate must be 0 (no pushes) or more"),
+        (["--page-limit", "0"], "--page-limit must be 1 or more"),
+        (["--port", "70000"], "--port must be between 0 and 65535"),
+        (["--locations", "0", "--push-rate", "5"], "--push-rate needs a network to change"),
+        (["--register-to", "http://127.0.0.1:9/ocpi/versions"], "--register-to needs --register-token"),
+    ],
+)
+def test_the_simulator_says_what_is_wrong_with_its_arguments(arguments, said):
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match=said.replace("(", r"\(").replace(")", r"\)")):
+        call_command("ocpi_simulate_cpo", *arguments, stdout=io.StringIO())
+
+
+def test_the_simulator_says_when_its_port_is_taken():
+    import socket
+
+    from django.core.management.base import CommandError
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(CommandError, match=f"Cannot listen on 127.0.0.1:{port}: Address already in use"):
+            call_command("ocpi_simulate_cpo", "--port", str(port), "--locations", "1", stdout=io.StringIO())

@@ -564,6 +564,8 @@ def test_ocpi_sync_runs_in_the_foreground_and_reports(partner):
     assert "locations (full): 120 stored, 0 rejected, 5 pages" in out.getvalue()
     assert "tariffs (full):" in out.getvalue()
     assert "120/120" in err.getvalue()  # the progress bar reached the reported total
+    # Redrawn in place (carriage returns), one line a bar: Django's error stream had ended every redraw with a newline.
+    assert err.getvalue().count("\n") == 2 and err.getvalue().count("\r") > 2
 
 
 def test_ocpi_sync_says_which_pull_failed(partner, simulator, settings):
@@ -596,7 +598,7 @@ def test_ocpi_sync_resumes_a_pull_that_failed_part_way_from_the_page_it_stopped_
 def test_ocpi_sync_names_the_partner_it_cannot_pull(partner):
     partner.status = Partner.Status.SUSPENDED
     partner.save(update_fields=["status"])
-    with pytest.raises(CommandError, match=r"\(#\d+\) is suspended by staff, not connected: nothing to pull"):
+    with pytest.raises(CommandError, match=r"\(#\d+\) is not connected \(suspended by staff\): nothing to pull"):
         call_command("ocpi_sync", "--partner", str(partner.pk))
     with pytest.raises(CommandError, match="No partner with id 0"):
         call_command("ocpi_sync", "--partner", "0")  # not "every partner"

@@ -29,7 +29,8 @@ class Command(BaseCommand):
             if chosen is None:
                 raise CommandError(f"No partner with id {opts['partner']} (admin → Partners lists them with their ids).")
             if not chosen.is_connected:
-                raise CommandError(f"{chosen} (#{chosen.pk}) is {chosen.get_status_display().lower()}, not connected: nothing to pull.")
+                state = chosen.get_status_display()
+                raise CommandError(f"{chosen} (#{chosen.pk}) is not connected ({state[0].lower()}{state[1:]}): nothing to pull.")
             partners = partners.filter(pk=chosen.pk)
         elif not partners.exists():
             self.stdout.write("No connected partner to pull from. Connect one with `ocpi_register VERSIONS_URL TOKEN_A`.")
@@ -46,7 +47,9 @@ class Command(BaseCommand):
             raise CommandError(f"{failures} pull(s) failed; see above and the Sync runs page in the admin.")
 
     def _pull(self, partner: Partner, module: str, full: bool, *, show_progress: bool) -> bool:
-        bar = tqdm(desc=f"{partner.name} {module}", unit=" objects", disable=not show_progress, file=self.stderr)
+        # The raw stream: Django's wrapper would colour every redraw as an error and end it with a newline.
+        stream = getattr(self.stderr, "_out", self.stderr)
+        bar = tqdm(desc=f"{partner.name} {module}", unit=" objects", disable=not show_progress, file=stream)
 
         def on_page(progress: sync.PageProgress) -> None:
             if progress.total is not None and bar.total != progress.total:
@@ -79,7 +82,7 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(
                 f"{partner} {module} ({run.get_mode_display().lower()}): {run.objects_stored} stored, "
-                f"{run.rejected} rejected, {run.pages} pages in {run.duration_seconds:.1f}s"
+                f"{run.rejected} rejected, {run.pages} page{'' if run.pages == 1 else 's'} in {run.duration_seconds:.1f}s"
             )
         )
         if run.rejected:
