@@ -20,6 +20,7 @@ from roaming.models import (
     SyncRun,
     Tariff,
     TariffVersion,
+    TariffWithdrawal,
 )
 
 
@@ -184,12 +185,21 @@ class TariffVersionInline(ReadOnlyMixin, admin.StackedInline):
     extra = 0
 
 
+class TariffWithdrawalInline(ReadOnlyMixin, admin.TabularInline):
+    model = TariffWithdrawal
+    fields = ("withdrawn_at", "restored_at")
+    readonly_fields = fields
+    extra = 0
+    verbose_name = "period it did not apply (deleted, or not in the CPO's full list)"
+    verbose_name_plural = "periods it did not apply (deleted, or not in the CPO's full list)"
+
+
 @admin.register(Tariff)
 class TariffAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_display = ("ocpi_id", "country_code", "party_id", "currency", "type", "in_plain_words", "last_updated", "deleted_at")
     list_filter = ("currency", "type", "partner")
     search_fields = ("ocpi_id", "key")
-    inlines = [TariffVersionInline]
+    inlines = [TariffWithdrawalInline, TariffVersionInline]
     readonly_fields = ("in_plain_words", "worked_example")
     fields = ("partner", "ocpi_id", "currency", "type", "start_date_time", "end_date_time", "last_updated", "deleted_at",
               "in_plain_words", "worked_example")

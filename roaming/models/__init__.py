@@ -13,6 +13,7 @@ from .network import (
     SyncRun,
     Tariff,
     TariffVersion,
+    TariffWithdrawal,
 )
 from .partners import HubClient, Partner, PartnerEndpoint, PartnerRole, hash_token
 
@@ -29,5 +30,6 @@ __all__ = [
     "SyncRun",
     "Tariff",
     "TariffVersion",
+    "TariffWithdrawal",
     "hash_token",
 ]

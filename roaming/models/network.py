@@ -199,8 +199,28 @@ class Tariff(models.Model):
         return f"{self.ocpi_id} ({self.currency})"
 
     def version_at(self, moment):  # type: ignore[no-untyped-def]
-        """The version that was in force at `moment` (the newest with last_updated ≤ moment)."""
+        """The version that was in force at `moment` (the newest with last_updated ≤ moment), or
+        None when there was none, or the tariff was withdrawn then (a DELETE, or a full list
+        without it, until a PUT or a list brought it back: see TariffWithdrawal)."""
+        withdrawn = self.withdrawals.filter(withdrawn_at__lte=moment).filter(
+            Q(restored_at__isnull=True) | Q(restored_at__gt=moment)
+        )
+        if withdrawn.exists():
+            return None
         return self.versions.filter(last_updated__lte=moment).order_by("-last_updated").first()
+
+    @staticmethod
+    def withdraw(tariff_ids: list[int], moment: dt.datetime) -> None:
+        """They stop applying at `moment` (callers set `deleted_at` in the same transaction)."""
+        open_ = set(TariffWithdrawal.objects.filter(tariff_id__in=tariff_ids, restored_at__isnull=True).values_list("tariff_id", flat=True))
+        TariffWithdrawal.objects.bulk_create(
+            [TariffWithdrawal(tariff_id=pk, withdrawn_at=moment) for pk in tariff_ids if pk not in open_]
+        )
+
+    @staticmethod
+    def restore(tariff_ids: list[int], moment: dt.datetime) -> None:
+        """They apply again from `moment`: each one's open withdrawal ends then."""
+        TariffWithdrawal.objects.filter(tariff_id__in=tariff_ids, restored_at__isnull=True).update(restored_at=moment)
 
 
 class TariffVersion(models.Model):
@@ -215,6 +235,23 @@ class TariffVersion(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["tariff", "last_updated"], name="unique_tariff_version")]
         ordering = ["tariff", "-last_updated"]
+
+
+class TariffWithdrawal(models.Model):
+    """A period in which a tariff did not apply: from its DELETE (or the full list that no longer had
+    it) until a PUT or a list brought it back. With the versions, the history says which tariff, if
+    any, was in force at any moment (`Tariff.version_at`)."""
+
+    tariff = models.ForeignKey(Tariff, on_delete=models.CASCADE, related_name="withdrawals")
+    withdrawn_at = models.DateTimeField()
+    restored_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["tariff", "-withdrawn_at"]
+        constraints = [
+            # One open withdrawal per tariff: a second DELETE changes nothing.
+            models.UniqueConstraint(fields=["tariff"], condition=Q(restored_at__isnull=True), name="one_open_withdrawal")
+        ]
 
 
 class SyncRun(models.Model):

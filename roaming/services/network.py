@@ -796,6 +796,8 @@ def apply_full_list(*, model: type[Location] | type[Tariff], partner: Partner, l
     objects = model.objects.filter(partner=partner)  # type: ignore[attr-defined]
     back = [key for key in objects.filter(**{f"{flag}__isnull": False}).values_list("key", flat=True) if key in listed]
     for chunk in _chunks(back):
+        if model is Tariff:
+            Tariff.restore(list(objects.filter(key__in=chunk).values_list("pk", flat=True)), now)
         objects.filter(key__in=chunk).update(**{flag: None}, **shown)
     held = list(objects.filter(**{f"{flag}__isnull": True}).values_list("key", flat=True))
     missing = [key for key in held if key not in listed]
@@ -807,6 +809,8 @@ def apply_full_list(*, model: type[Location] | type[Tariff], partner: Partner, l
             " list cut short rather than objects gone, so none was set aside. A later full pull that lacks fewer will."
         )
     for chunk in _chunks(missing):
+        if model is Tariff:
+            Tariff.withdraw(list(objects.filter(key__in=chunk).values_list("pk", flat=True)), now)
         objects.filter(key__in=chunk).update(**{flag: now}, **hidden)
     return len(missing), ""
 
@@ -889,6 +893,7 @@ def store_tariffs(
         ],
     )
     ids = dict(Tariff.objects.filter(key__in=[key for key, _ in changed]).values_list("key", "id"))
+    Tariff.restore(list(ids.values()), now)  # a withdrawn one written again applies from now on
     TariffVersion.objects.bulk_create(
         [
             TariffVersion(tariff_id=ids[key], last_updated=wire.last_updated, raw=_dump(wire), received=sent[newest[key]])
@@ -905,8 +910,11 @@ def store_tariffs(
 
 
 def delete_tariff(*, tariff: Tariff, now: dt.datetime | None = None) -> None:
-    """A CPO DELETE: the tariff stops applying; its history stays for sessions that used it."""
-    Tariff.objects.filter(pk=tariff.pk).update(deleted_at=now or dt.datetime.now(dt.UTC))
+    """A CPO DELETE: the tariff stops applying, and the history says from when; its versions stay
+    for sessions that used it."""
+    now = now or dt.datetime.now(dt.UTC)
+    Tariff.objects.filter(pk=tariff.pk).update(deleted_at=now)
+    Tariff.withdraw([tariff.pk], now)
 
 
 # Quarantine --------------------------------------------------------------------------------------

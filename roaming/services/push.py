@@ -650,6 +650,7 @@ def put_tariff(*, partner: Partner, tariff: wire_tariffs.Tariff, received: Any =
             # The same version PUT again after a DELETE: the CPO wants it back, and
             # store_tariffs rightly writes nothing for an identical last_updated.
             Tariff.objects.filter(pk=held.pk).update(deleted_at=None)
+            Tariff.restore([held.pk], timezone.now())
             return Outcome.CREATED
     if result.older_ignored:
         return Outcome.IGNORED_OLDER

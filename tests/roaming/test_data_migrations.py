@@ -50,3 +50,25 @@ def test_locations_stored_before_chip_card_terminals_counted_take_ad_hoc_payment
 
     assert dict(Location.objects.values_list("ocpi_id", "ad_hoc_payment_capable")) == {"LOC1": True, "LOC2": False}
     assert EVSE.objects.filter(capabilities__icontains="CHIP_CARD_SUPPORT").count() == 2
+
+
+def test_tariffs_deleted_before_withdrawals_were_recorded_are_withdrawn_from_their_deletion():
+    import datetime as dt
+
+    from roaming.models import Tariff, TariffWithdrawal
+    from roaming.ocpi.v221.tariffs import Tariff as WireTariff
+
+    partner, _ = connected_partner("DE", "ALL")
+    push.put_tariff(partner=partner, tariff=WireTariff.model_validate(example("tariff_1_simple_2hour.json")))
+    deleted_at = dt.datetime(2026, 3, 1, 10, tzinfo=dt.UTC)
+    Tariff.objects.update(deleted_at=deleted_at)  # as the code before stored a DELETE
+    TariffWithdrawal.objects.all().delete()
+
+    _migrate_back_to("0016_tariff_withdrawals")
+    _migrate_to_the_latest()  # 0017 records them
+
+    tariff = Tariff.objects.get()
+    assert list(tariff.withdrawals.values_list("withdrawn_at", "restored_at")) == [(deleted_at, None)]
+    assert tariff.version_at(deleted_at + dt.timedelta(days=1)) is None
+    assert tariff.version_at(deleted_at - dt.timedelta(days=1)) is not None
+

@@ -158,6 +158,26 @@ def test_it_soft_deletes_a_tariff_keeps_its_history_and_then_does_not_know_it(cl
     assert stored.deleted_at == deleted_at
 
 
+@pytest.mark.parametrize("back_with", ["the-same-version", "a-newer-version"])
+def test_the_history_says_no_tariff_applied_between_a_delete_and_its_return(client, token, stored, time_machine, back_with):
+    # A session that started after the DELETE must not be priced with the deleted tariff.
+    at = lambda text: dt.datetime.fromisoformat(text).replace(tzinfo=dt.UTC)  # noqa: E731
+    time_machine.move_to(at("2026-03-01T10:00:00"), tick=False)
+    call(client, "DELETE", URL, token)
+    time_machine.move_to(at("2026-03-05T10:00:00"), tick=False)
+    again = spec_tariff() if back_with == "the-same-version" else spec_tariff(last_updated="2026-03-05T09:00:00Z")
+    assert call(client, "PUT", URL, token, body=again).status_code == 201
+
+    stored.refresh_from_db()
+    before, gone, returned = (stored.version_at(at(moment)) for moment in ("2026-02-28T12:00:00", "2026-03-03T12:00:00", "2026-03-06T12:00:00"))
+    assert before is not None and before.last_updated == at("2015-06-29T20:39:09")
+    assert gone is None
+    assert returned is not None and returned.last_updated == stored.last_updated
+    assert list(stored.withdrawals.values_list("withdrawn_at", "restored_at")) == [(at("2026-03-01T10:00:00"), at("2026-03-05T10:00:00"))]
+    call(client, "DELETE", URL, token)  # withdrawn again: a second period, open
+    assert stored.withdrawals.filter(restored_at__isnull=True).count() == 1 and stored.withdrawals.count() == 2
+
+
 def test_it_brings_a_deleted_tariff_back_with_a_newer_put(client, token, stored):
     call(client, "DELETE", URL, token)
     response = call(client, "PUT", URL, token, body=spec_tariff(last_updated="2016-01-01T00:00:00Z"))

@@ -232,9 +232,14 @@ def test_a_tariff_missing_from_a_full_pull_stops_applying_and_applies_again_when
     assert tariff.deleted_at is not None and tariff.versions.exists()  # kept, with its history
     assert Tariff.objects.filter(deleted_at__isnull=True).count() == len(network.tariffs)
 
+    withdrawn_at = tariff.deleted_at
+    assert tariff.version_at(withdrawn_at) is None and tariff.version_at(withdrawn_at - dt.timedelta(seconds=1)) is not None
+
     network.tariffs.append(gone)
     assert sync.sync_module(partner=partner, module="tariffs", full=True).delisted == 0
-    assert Tariff.objects.get(ocpi_id=gone["id"]).deleted_at is None
+    tariff = Tariff.objects.get(ocpi_id=gone["id"])
+    assert tariff.deleted_at is None and tariff.version_at(dt.datetime.now(dt.UTC)) is not None
+    assert tariff.withdrawals.get().restored_at is not None
 
     # A tariff the CPO DELETEd but its whole list still has, unchanged: the list is the newer word.
     url = f"{simulator.emsp_endpoint('tariffs')}/{gone['country_code']}/{gone['party_id']}/{gone['id']}"

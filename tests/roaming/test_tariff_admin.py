@@ -51,6 +51,16 @@ def test_staff_see_plain_words_and_the_example_on_the_tariff_page(client, tariff
     assert "CPO price (our cost)" in html and "Driver price (Standard)" in html
 
 
+def test_staff_see_when_a_tariff_did_not_apply(client, tariff):
+    from roaming.services.network import delete_tariff
+
+    delete_tariff(tariff=tariff, now=dt.datetime(2026, 3, 1, 10, tzinfo=dt.UTC))
+    staff = get_user_model().objects.create_user("s", "s@example.com", "pw-123456789", is_staff=True, is_superuser=True)
+    client.force_login(staff)
+    html = client.get(f"/admin/roaming/tariff/{tariff.pk}/change/").content.decode()
+    assert "Periods it did not apply (deleted, or not in the CPO" in html and "March 1, 2026, 10 a.m." in html
+
+
 def test_a_tariff_the_engine_cannot_price_says_why(tariff):
     tariff.raw = {**tariff.raw, "elements": []}
     assert selectors.tariff_in_words(tariff).startswith("Cannot be priced: elements")
