@@ -794,12 +794,13 @@ def apply_full_list(*, model: type[Location] | type[Tariff], partner: Partner, l
     else:
         flag, what, shown, hidden = "deleted_at", "tariffs", {}, {}
     objects = model.objects.filter(partner=partner)  # type: ignore[attr-defined]
-    back = [key for key in objects.filter(**{f"{flag}__isnull": False}).values_list("key", flat=True) if key in listed]
+    set_aside = dict(objects.filter(**{f"{flag}__isnull": False}).values_list("key", "pk"))
+    back = [key for key in set_aside if key in listed]
     for chunk in _chunks(back):
         if model is Tariff:
-            Tariff.restore(list(objects.filter(key__in=chunk).values_list("pk", flat=True)), now)
+            Tariff.restore([set_aside[key] for key in chunk], now)
         objects.filter(key__in=chunk).update(**{flag: None}, **shown)
-    held = list(objects.filter(**{f"{flag}__isnull": True}).values_list("key", flat=True))
+    held = dict(objects.filter(**{f"{flag}__isnull": True}).values_list("key", "pk"))
     missing = [key for key in held if key not in listed]
     if not missing:
         return 0, ""
@@ -810,7 +811,7 @@ def apply_full_list(*, model: type[Location] | type[Tariff], partner: Partner, l
         )
     for chunk in _chunks(missing):
         if model is Tariff:
-            Tariff.withdraw(list(objects.filter(key__in=chunk).values_list("pk", flat=True)), now)
+            Tariff.withdraw([held[key] for key in chunk], now)
         objects.filter(key__in=chunk).update(**{flag: now}, **hidden)
     return len(missing), ""
 

@@ -135,9 +135,8 @@ class Command(BaseCommand):
                     if now < due:
                         stop.wait(due - now)
                         continue
-                    # Every change due now in one go: changing the network costs ~40 ms whatever
-                    # the number of EVSEs (its pages are serialised again), so one at a time
-                    # capped the rate near 25/s.
+                    # Every change due now in one go (one change of the network, then its PATCHes):
+                    # a loop that fell behind its schedule catches up, by at most MAX_BACKLOG_SECONDS.
                     behind = max(now - MAX_BACKLOG_SECONDS, due)
                     count = 1 + int((now - behind) / interval)
                     due = behind + count * interval
