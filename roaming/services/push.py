@@ -516,7 +516,8 @@ def _status_sql() -> str:
     removed, available = str(EVSE.Status.REMOVED), str(EVSE.Status.AVAILABLE)
     return f"""
         WITH site AS (
-            SELECT id FROM {location} WHERE key = %(key)s AND partner_id = %(partner)s FOR UPDATE
+            SELECT id, available_evse_count, status_updated_at, last_updated FROM {location}
+            WHERE key = %(key)s AND partner_id = %(partner)s FOR UPDATE
         ), held AS (
             SELECT e.id, e.status FROM {evse} e JOIN site ON e.location_id = site.id
             WHERE e.uid_key = %(uid)s AND e.last_updated <= %(at)s::timestamptz AND e.status <> '{removed}' FOR UPDATE OF e
@@ -528,12 +529,12 @@ def _status_sql() -> str:
             RETURNING e.location_id, held.status AS was
         )
         UPDATE {location} l SET
-            available_evse_count = l.available_evse_count
+            available_evse_count = site.available_evse_count
                 + (CASE WHEN %(status)s::text = '{available}' THEN 1 ELSE 0 END) - (CASE WHEN written.was = '{available}' THEN 1 ELSE 0 END),
-            status_updated_at = GREATEST(l.status_updated_at, %(at)s::timestamptz),
-            last_updated = GREATEST(l.last_updated, %(at)s::timestamptz),
+            status_updated_at = GREATEST(site.status_updated_at, %(at)s::timestamptz),
+            last_updated = GREATEST(site.last_updated, %(at)s::timestamptz),
             received_at = %(now)s::timestamptz
-        FROM written WHERE l.id = written.location_id
+        FROM written JOIN site ON site.id = written.location_id WHERE l.id = written.location_id
         RETURNING l.id
     """  # noqa: S608 - fixed table names, values bound
 
@@ -544,7 +545,15 @@ def _status_in_one_statement(partner: Partner, key: str, evse_uid: str, patch: w
     can move change, by the EVSE's old and new status: the stored summary is right on every write
     path (a test recomputes it after random changes). False, having written nothing, for anything
     else (unknown location or EVSE, held for another partner, older than held, REMOVED): the
-    general path then answers it."""
+    general path then answers it.
+
+    The summary is computed from `site`'s values, not the row the final UPDATE reads: when this
+    statement waited for another writer's lock on the Location, that row is still the version of
+    the statement's snapshot. PostgreSQL re-reads the newest version before writing, but it checks
+    the CHECK constraints against the values computed from the stale one first; an EVSE that had
+    just become AVAILABLE then took an available count of 0 to -1, and the PATCH failed. `site`,
+    read under the lock, is the version written.
+    """
     with connection.cursor() as cursor:
         cursor.execute(
             _status_sql(),

@@ -11,7 +11,7 @@ import time
 from typing import Any
 
 import pytest
-from django.db import connection, connections
+from django.db import connection, connections, transaction
 
 from roaming.models import EVSE, Location, SyncRun
 from roaming.ocpi.v221 import locations as wire
@@ -22,6 +22,11 @@ from tests.ocpi_wire.paths import example
 from .factories import connected_partner
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+_PG_ONLY = (
+    "row locks between two connections are PostgreSQL's (CI's second pass); on SQLite a transaction holds the"
+    " only write lock from its start, so no write can land between another's read and its write"
+)
 
 
 def _waiting_for_a_lock() -> bool:
@@ -35,11 +40,7 @@ def _summary_from_rows(location: Location) -> dict[str, Any]:
     return network_service.summarize(publish=location.publish, evses=evses)
 
 
-@pytest.mark.skipif(
-    connection.vendor != "postgresql",
-    reason="row locks between two connections are PostgreSQL's (CI's second pass); on SQLite a transaction holds the"
-    " only write lock from its start, so no push can land between a page's read and its write",
-)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason=_PG_ONLY)
 def test_a_status_push_that_lands_while_a_pull_writes_its_location_is_applied_after_it(monkeypatch):
     partner, _ = connected_partner("BE", "BEC")
     held = example("location_example.json")  # last_updated 2015-06-29T20:39:09Z
@@ -87,6 +88,46 @@ def test_a_status_push_that_lands_while_a_pull_writes_its_location_is_applied_af
     assert location.available_evse_count == 1
 
 
+@pytest.mark.skipif(connection.vendor != "postgresql", reason=_PG_ONLY)
+def test_a_status_push_that_waited_for_another_on_the_same_evse_counts_from_the_status_that_one_left():
+    # The waiting statement's CHECK constraint was evaluated on the Location as of its snapshot
+    # (no EVSE available) with the status the first push left (AVAILABLE): -1, and it failed.
+    partner, _ = connected_partner("BE", "BEC")
+    held = example("location_example.json")
+    for evse in held["evses"]:
+        evse["status"] = "CHARGING"
+    push.put_location(partner=partner, location=wire.Location.model_validate(held))
+    outcome: list[Any] = []
+
+    def patch(status: str, at: str) -> push.Outcome:
+        body = wire.EvsePatch.model_validate({"status": status, "last_updated": at})
+        return push.patch_evse(partner=partner, country_code="BE", party_id="BEC", location_id="LOC1", evse_uid="3256", patch=body)
+
+    def charging_again() -> None:
+        try:
+            outcome.append(patch("CHARGING", "2015-07-02T00:00:00Z"))
+        except Exception as error:  # noqa: BLE001 - what the test asserts
+            outcome.append(repr(error))
+        finally:
+            connections.close_all()
+
+    second = threading.Thread(target=charging_again)
+    with transaction.atomic():
+        assert patch("AVAILABLE", "2015-07-01T00:00:00Z") == push.Outcome.UPDATED
+        assert Location.objects.get().available_evse_count == 1
+        second.start()
+        deadline = time.monotonic() + 10
+        while not _waiting_for_a_lock() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert _waiting_for_a_lock()  # the second PATCH is waiting for the first's commit
+    second.join(10)
+
+    assert outcome == [push.Outcome.UPDATED]
+    location = Location.objects.get()
+    assert EVSE.objects.get(uid="3256").status == "CHARGING"
+    assert location.available_evse_count == _summary_from_rows(location)["available_evse_count"] == 0
+
+
 def test_pushes_keep_arriving_while_pulls_write_and_neither_fails_nor_leaves_a_summary_wrong(partner, network):
     # On SQLite a transaction took the write lock only at its first write: one that had read
     # before a push committed then failed at once with "database is locked", pushes and pages alike.
@@ -130,3 +171,33 @@ def test_pushes_keep_arriving_while_pulls_write_and_neither_fails_nor_leaves_a_s
             summary["evse_count"], summary["available_evse_count"], summary["status_updated_at"],
         ), location.ocpi_id  # fmt: skip
 
+
+
+def test_two_connections_pushing_statuses_to_the_same_evses_neither_fail_nor_leave_the_summary_wrong():
+    partner, _ = connected_partner("BE", "BEC")
+    push.put_location(partner=partner, location=wire.Location.model_validate(example("location_example.json")))
+    failures: list[str] = []
+
+    def push_statuses(seed: int) -> None:
+        chooser = random.Random(seed)
+        try:
+            for _ in range(150):
+                body = {"status": chooser.choice(["AVAILABLE", "CHARGING"]), "last_updated": dt.datetime.now(dt.UTC).isoformat()}
+                try:
+                    push.patch_evse(partner=partner, country_code="BE", party_id="BEC", location_id="LOC1",
+                                    evse_uid=chooser.choice(["3256", "3257"]), patch=wire.EvsePatch.model_validate(body))  # fmt: skip
+                except Exception as error:  # noqa: BLE001 - what the test counts
+                    failures.append(repr(error))
+        finally:
+            connections.close_all()
+
+    pushers = [threading.Thread(target=push_statuses, args=(seed,)) for seed in (1, 2)]
+    for pusher in pushers:
+        pusher.start()
+    for pusher in pushers:
+        pusher.join(60)
+
+    assert failures == []
+    location = Location.objects.get()
+    summary = _summary_from_rows(location)
+    assert (location.available_evse_count, location.status_updated_at) == (summary["available_evse_count"], summary["status_updated_at"])
