@@ -840,7 +840,9 @@ def store_tariffs(
     now = now or dt.datetime.now(dt.UTC)
     result = StoreResult()
     newest = _newest(tariffs)
-    holding = _held(Tariff, list(newest))
+    # Locked, as in write_locations: a PUT committed after this read would otherwise be
+    # overwritten by an older version from a pull (the upsert below does not compare versions).
+    holding = _held(Tariff, list(newest), lock=True)
     result.refused = claimed_elsewhere(partner.pk, holding.owners)
     versions = {key: tariffs[index].last_updated for key, index in newest.items() if key not in result.refused}
     handed_over = _handed_over(partner.pk, holding.owners, result.refused)

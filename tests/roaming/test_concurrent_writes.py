@@ -13,8 +13,9 @@ from typing import Any
 import pytest
 from django.db import connection, connections, transaction
 
-from roaming.models import EVSE, Location, SyncRun
+from roaming.models import EVSE, Location, SyncRun, Tariff
 from roaming.ocpi.v221 import locations as wire
+from roaming.ocpi.v221 import tariffs as wire_tariffs
 from roaming.services import network as network_service
 from roaming.services import push, sync
 from tests.ocpi_wire.paths import example
@@ -86,6 +87,41 @@ def test_a_status_push_that_lands_while_a_pull_writes_its_location_is_applied_af
         summary["status_updated_at"],
     )
     assert location.available_evse_count == 1
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason=_PG_ONLY)
+def test_a_tariff_pushed_while_a_pull_writes_an_older_version_of_it_stays_the_current_one(monkeypatch):
+    partner, _ = connected_partner("DE", "ALL")
+    first = example("tariff_13_simple_3hour_5parking.json")  # last_updated 2018-12-17T17:00:43Z
+    push.put_tariff(partner=partner, tariff=wire_tariffs.Tariff.model_validate(first))
+    pulled = {**first, "currency": "CHF", "last_updated": "2019-01-01T00:00:00Z"}
+    pushed = {**first, "currency": "NOK", "last_updated": "2019-02-01T00:00:00Z"}
+
+    def push_the_newest() -> None:
+        try:
+            push.put_tariff(partner=partner, tariff=wire_tariffs.Tariff.model_validate(pushed))
+        finally:
+            connections.close_all()
+
+    read_what_it_holds = network_service._held
+    pushing = threading.Thread(target=push_the_newest)
+
+    def held_then_a_push_arrives(model, keys, **options):
+        holding = read_what_it_holds(model, keys, **options)
+        if model is Tariff and threading.current_thread() is not pushing:  # the pull's read, not the push's own
+            pushing.start()
+            deadline = time.monotonic() + 10
+            while pushing.is_alive() and not _waiting_for_a_lock() and time.monotonic() < deadline:
+                time.sleep(0.01)
+        return holding
+
+    monkeypatch.setattr(network_service, "_held", held_then_a_push_arrives)
+    network_service.store_tariffs(partner=partner, tariffs=[wire_tariffs.Tariff.model_validate(pulled)])
+    pushing.join(10)
+
+    tariff = Tariff.objects.get()
+    assert (tariff.currency, tariff.last_updated.isoformat()) == ("NOK", "2019-02-01T00:00:00+00:00")
+    assert [v.last_updated.year * 100 + v.last_updated.month for v in tariff.versions.order_by("last_updated")] == [201812, 201901, 201902]
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason=_PG_ONLY)
