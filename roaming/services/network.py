@@ -772,7 +772,9 @@ def store_locations(
     return write_locations(prepared, replace_equal=replace_equal)
 
 
-def apply_full_list(*, model: type[Location] | type[Tariff], partner: Partner, listed: AbstractSet[str], now: dt.datetime) -> tuple[int, str]:
+def apply_full_list(
+    *, model: type[Location] | type[Tariff], partner: Partner, listed: AbstractSet[str], now: dt.datetime, since: dt.datetime | None = None
+) -> tuple[int, str]:
     """After a whole, unfiltered pull of a partner's Locations or Tariffs: "the new truth"
     (checklist §2.3; §5.1 "replace your known list with the received list").
 
@@ -782,7 +784,9 @@ def apply_full_list(*, model: type[Location] | type[Tariff], partner: Partner, l
     again is valid again. `listed`: every key the pull received, objects we could not read
     included (listed, only broken). A list that lacks more than `OCPI_DELIST_MAX_SHARE` of what we
     hold (and more than a handful) looks cut short rather than true: nothing changes, and the
-    returned note says so for staff; 0 turns the whole rule off. Returns (objects no longer valid, note).
+    returned note says so for staff; 0 turns the whole rule off. `since`: when the list began; what
+    the partner pushed to us after that (a site opened during the pull) is newer than the list and
+    stays. Returns (objects no longer valid, note).
     """
     if settings.OCPI_DELIST_MAX_SHARE <= 0:  # turned off: what a list lacks stays as it was
         return 0, ""
@@ -802,6 +806,9 @@ def apply_full_list(*, model: type[Location] | type[Tariff], partner: Partner, l
         objects.filter(key__in=chunk).update(**{flag: None}, **shown)
     held = dict(objects.filter(**{f"{flag}__isnull": True}).values_list("key", "pk"))
     missing = [key for key in held if key not in listed]
+    if missing and since is not None:
+        pushed = {key for chunk in _chunks(missing) for key in objects.filter(key__in=chunk, received_at__gte=since).values_list("key", flat=True)}
+        missing = [key for key in missing if key not in pushed]
     if not missing:
         return 0, ""
     if len(missing) > max(DELIST_ALWAYS_UP_TO, settings.OCPI_DELIST_MAX_SHARE * len(held)):

@@ -429,7 +429,9 @@ def sync_module(
         model = Location if module == "locations" else Tariff
         try:
             with transaction.atomic():
-                run.delisted, run.note = network.apply_full_list(model=model, partner=partner, listed=listed, now=timezone.now())
+                run.delisted, run.note = network.apply_full_list(
+                    model=model, partner=partner, listed=listed, now=timezone.now(), since=run.started_at
+                )
         except Exception as error:  # the pages are stored: the run succeeded, this last step did not
             logger.exception("Sync run %s: setting aside what the full list lacks failed", run.pk)
             run.delisted, run.note = 0, f"What the full list lacks was not set aside ({type(error).__name__}: {error}); the next full pull tries again."

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import io
 
@@ -20,6 +21,7 @@ from roaming.models import (
     TariffVersion,
 )
 from roaming.ocpi.v221 import locations as wire
+from roaming.ocpi.v221 import tariffs as wire_tariffs
 from roaming.services import push, sync
 from roaming.services.network import evse_digest as network_digest
 from roaming.services.push import pushed_location
@@ -204,6 +206,33 @@ def test_a_location_missing_from_a_full_pull_stays_but_is_no_longer_shown_until_
     again = sync.sync_module(partner=partner, module="locations", full=True)
     assert again.delisted == 0 and _shown() == shown
     assert Location.objects.get(ocpi_id=gone["id"]).delisted_at is None
+
+
+def test_what_the_cpo_pushes_while_a_full_pull_runs_is_newer_than_its_list_and_is_not_set_aside(partner, network):
+    # A site opened during the nightly pull: the pages already fetched could not list it, and
+    # the CPO's PUT told us of it after the list began. It was hidden until the next night.
+    sync.sync_module(partner=partner, module="locations", full=True)
+    sync.sync_module(partner=partner, module="tariffs", full=True)
+    opened = {**copy.deepcopy(network.locations[0]), "id": "LOC-OPENED", "last_updated": dt.datetime.now(dt.UTC).isoformat()}
+    tariff = {**copy.deepcopy(network.tariffs[0]), "id": "TARIFF-NEW", "last_updated": dt.datetime.now(dt.UTC).isoformat()}
+
+    def a_push_arrives(progress: sync.PageProgress) -> None:
+        if progress.run.pages == 1:
+            if progress.run.module == "locations":
+                push.put_location(partner=partner, location=wire.Location.model_validate(opened))
+            else:
+                push.put_tariff(partner=partner, tariff=wire_tariffs.Tariff.model_validate(tariff))
+
+    run = sync.sync_module(partner=partner, module="locations", full=True, on_page=a_push_arrives)
+    assert run.delisted == 0
+    assert "LOC-OPENED" in _shown() and Location.objects.get(ocpi_id="LOC-OPENED").delisted_at is None
+    run = sync.sync_module(partner=partner, module="tariffs", full=True, on_page=a_push_arrives)
+    assert run.delisted == 0 and Tariff.objects.get(ocpi_id="TARIFF-NEW").deleted_at is None
+
+    # The next full pull that still lacks them: they are gone from the CPO's list after all.
+    assert sync.sync_module(partner=partner, module="locations", full=True).delisted == 1
+    assert "LOC-OPENED" not in _shown()
+    assert sync.sync_module(partner=partner, module="tariffs", full=True).delisted == 1
 
 
 def test_staff_see_what_the_cpos_list_no_longer_has_and_a_list_taken_for_cut_short(partner, network, admin_client):
