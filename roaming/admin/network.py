@@ -312,9 +312,9 @@ class QuarantinedObjectAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
 @admin.register(RepairedObject)
 class RepairedObjectAdmin(ReadOnlyMixin, admin.ModelAdmin):
-    list_display = ("first_repair", "repair_count", "object_id", "partner", "module", "received_at")
+    list_display = ("first_repair", "repair_count", "object_id", "party", "partner", "module", "received_at")
     list_filter = ("module", "partner")
-    search_fields = ("object_id",)
+    search_fields = ("object_id", "party")
     list_select_related = ("partner",)
 
     @admin.display(description="What was repaired (the first)")

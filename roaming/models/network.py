@@ -324,6 +324,8 @@ class RepairedObject(models.Model):
     partner = models.ForeignKey("roaming.Partner", on_delete=models.CASCADE, related_name="repairs")
     sync_run = models.ForeignKey(SyncRun, on_delete=models.SET_NULL, null=True, blank=True, related_name="repairs")
     module = models.CharField(max_length=16)
+    # An id is an object's only within its party: a hub's two CPOs may both send a LOC1.
+    party = models.CharField(max_length=8, blank=True, default="", help_text="country code*party id, as the object says")
     object_id = models.CharField(max_length=64, blank=True, help_text="empty: the repairs concern the page")
     repairs = models.JSONField(default=list)
     raw = models.JSONField(null=True, blank=True, help_text="as the partner sent it")
@@ -334,7 +336,7 @@ class RepairedObject(models.Model):
         # The latest repairs of each object: a nightly full pull re-sends every object, and a
         # row per pull would grow without end.
         constraints = [
-            models.UniqueConstraint(fields=["partner", "module", "object_id"], name="one_repair_record_per_object")
+            models.UniqueConstraint(fields=["partner", "module", "party", "object_id"], name="one_repair_record_per_party_object")
         ]
 
     def __str__(self) -> str:

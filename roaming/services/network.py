@@ -934,19 +934,21 @@ def record_repairs(
     *, partner: Partner, module: str, repairs: Iterable[tuple[str, list[str], Any]], sync_run: SyncRun | None = None
 ) -> int:
     """Keep, for staff, what was repaired in objects we stored: (object id or "" for the page,
-    the repairs, the object as sent). One record per object: the latest replaces the one before."""
+    the repairs, the object as sent). One record per object of a party: the latest replaces the one before."""
     now = dt.datetime.now(dt.UTC)
-    latest = {
-        (object_id or "")[:64]: RepairedObject(
-            partner=partner, sync_run=sync_run, module=module, object_id=(object_id or "")[:64], repairs=found, raw=raw, received_at=now
+    rows = (
+        RepairedObject(
+            partner=partner, sync_run=sync_run, module=module, party=party_text(raw) if object_id else "",
+            object_id=(object_id or "")[:64], repairs=found, raw=raw, received_at=now,
         )
         for object_id, found, raw in repairs
-    }
+    )  # fmt: skip
+    latest = {(row.party, row.object_id): row for row in rows}
     RepairedObject.objects.bulk_create(
         list(latest.values()),
         batch_size=500,
         update_conflicts=True,
-        unique_fields=["partner", "module", "object_id"],
+        unique_fields=["partner", "module", "party", "object_id"],
         update_fields=["sync_run", "repairs", "raw", "received_at"],
     )
     return len(latest)
@@ -973,6 +975,12 @@ def quarantine(*, partner: Partner, module: str, rejects: Iterable[tuple[str, st
         QuarantinedObject.objects.filter(pk__in=chunk).delete()
     QuarantinedObject.objects.bulk_create(rows, batch_size=500)
     return len(rows)
+
+
+def party_text(raw: Any) -> str:
+    """"DE*ABC" for an object that says it is DE*ABC's ("" where it says nothing readable)."""
+    country, party = _party_of(raw)
+    return f"{country}*{party}"[:8] if country or party else ""
 
 
 def _party_of(raw: Any) -> tuple[str, str]:

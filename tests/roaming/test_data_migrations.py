@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
@@ -72,3 +74,26 @@ def test_tariffs_deleted_before_withdrawals_were_recorded_are_withdrawn_from_the
     assert tariff.version_at(deleted_at + dt.timedelta(days=1)) is None
     assert tariff.version_at(deleted_at - dt.timedelta(days=1)) is not None
 
+
+
+def test_repair_records_kept_before_they_had_a_party_get_it_and_going_back_keeps_the_latest_per_id():
+    from roaming.models import RepairedObject
+    from roaming.services import network
+
+    partner, _ = connected_partner("DE", "SIM")
+    sent = {"country_code": "de", "party_id": "SIM", "id": "LOC1"}
+    network.record_repairs(partner=partner, module="locations", repairs=[("LOC1", ["first"], sent), ("", ["page"], None)])
+    network.record_repairs(partner=partner, module="locations", repairs=[("LOC1", ["other CPO"], {**sent, "party_id": "XYZ"})])
+    assert sorted(RepairedObject.objects.values_list("party", "object_id")) == [("", ""), ("DE*SIM", "LOC1"), ("DE*XYZ", "LOC1")]
+
+    _migrate_back_to("0017_withdrawals_of_deleted_tariffs")  # one record per id: the latest stays
+    from django.db import connection as db
+
+    with db.cursor() as cursor:
+        cursor.execute("SELECT object_id, repairs FROM roaming_repairedobject ORDER BY object_id")
+        kept = [(object_id, json.loads(repairs) if isinstance(repairs, str) else repairs) for object_id, repairs in cursor.fetchall()]
+        assert kept == [("", ["page"]), ("LOC1", ["other CPO"])]
+        cursor.execute("UPDATE roaming_repairedobject SET repairs = '[\"before\"]' WHERE object_id = 'LOC1'")
+    _migrate_to_the_latest()  # 0018 reads the party from the object as sent
+
+    assert sorted(RepairedObject.objects.values_list("party", "object_id", "repairs")) == [("", "", ["page"]), ("DE*XYZ", "LOC1", ["before"])]

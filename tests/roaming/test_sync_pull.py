@@ -16,6 +16,7 @@ from roaming.models import (
     Location,
     Partner,
     QuarantinedObject,
+    RepairedObject,
     SyncRun,
     Tariff,
     TariffVersion,
@@ -500,6 +501,19 @@ def test_the_same_id_refused_under_two_parties_keeps_a_record_for_each(partner):
         refuse(why, "DE", "SIM")
         refuse(why, "nl", "xyz")
     assert sorted(QuarantinedObject.objects.values_list("reason", flat=True)) == ["again (DE)", "again (nl)"]
+
+
+def test_the_same_id_repaired_under_two_parties_keeps_a_record_for_each(partner):
+    from roaming.services import network as network_service
+
+    def repaired(why: str, country_code: str, party_id: str) -> None:  # one page each, as a pull stores them
+        raw = {"country_code": country_code, "party_id": party_id, "id": "LOC3"}
+        network_service.record_repairs(partner=partner, module="locations", repairs=[("LOC3", [f"{why} ({country_code})"], raw)])
+
+    for why in ("first", "again"):
+        repaired(why, "DE", "SIM")
+        repaired(why, "nl", "xyz")
+    assert sorted(RepairedObject.objects.values_list("party", "repairs")) == [("DE*SIM", ["again (DE)"]), ("NL*XYZ", ["again (nl)"])]
 
 
 def test_a_nul_character_quarantines_its_object_not_the_page(partner, network):
