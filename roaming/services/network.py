@@ -807,8 +807,10 @@ def apply_full_list(
     held = dict(objects.filter(**{f"{flag}__isnull": True}).values_list("key", "pk"))
     missing = [key for key in held if key not in listed]
     if missing and since is not None:
-        pushed = {key for chunk in _chunks(missing) for key in objects.filter(key__in=chunk, received_at__gte=since).values_list("key", flat=True)}
-        missing = [key for key in missing if key not in pushed]
+        # Locked until the caller's transaction ends (in key order, as a page locks them): a PUT
+        # that comes now waits, and then lists it again.
+        older = objects.filter(received_at__lt=since).order_by("key").select_for_update()
+        missing = [key for chunk in _chunks(sorted(missing)) for key in older.filter(key__in=chunk).values_list("key", flat=True)]
     if not missing:
         return 0, ""
     if len(missing) > max(DELIST_ALWAYS_UP_TO, settings.OCPI_DELIST_MAX_SHARE * len(held)):
