@@ -3,11 +3,13 @@ database connections: whichever commits last must leave rows and summary as one 
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import datetime as dt
 import random
 import threading
 import time
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -36,6 +38,35 @@ def _waiting_for_a_lock() -> bool:
         return bool(cursor.fetchone()[0])
 
 
+@contextlib.contextmanager
+def _a_push_right_after_the_pull_reads(monkeypatch, model: type, push_it: Callable[[], None]) -> Iterator[None]:
+    """Inside the block, a pull's read of what we hold of `model` is followed at once by `push_it`
+    on another connection; the pull goes on when the push has finished or waits for a lock."""
+    read_what_it_holds = network_service._held
+
+    def pushed() -> None:
+        try:
+            push_it()
+        finally:
+            connections.close_all()
+
+    pushing = threading.Thread(target=pushed)
+
+    def held_then_a_push_arrives(held_model, keys, **options):
+        holding = read_what_it_holds(held_model, keys, **options)
+        if held_model is model and threading.current_thread() is not pushing:  # the pull's read, not the push's own
+            pushing.start()
+            deadline = time.monotonic() + 10
+            while pushing.is_alive() and not _waiting_for_a_lock() and time.monotonic() < deadline:
+                time.sleep(0.01)
+        return holding
+
+    monkeypatch.setattr(network_service, "_held", held_then_a_push_arrives)
+    yield
+    pushing.join(10)
+    assert not pushing.is_alive()
+
+
 def _summary_from_rows(location: Location) -> dict[str, Any]:
     evses = [network_service.facts_from_row(row, list(row.connectors.all())) for row in EVSE.objects.filter(location=location)]
     return network_service.summarize(publish=location.publish, evses=evses)
@@ -53,29 +84,13 @@ def test_a_status_push_that_lands_while_a_pull_writes_its_location_is_applied_af
     pulled["last_updated"] = pulled["evses"][1]["last_updated"] = "2015-07-01T00:00:00Z"
 
     def push_a_newer_status() -> None:
-        try:
-            push.patch_evse(
-                partner=partner, country_code="BE", party_id="BEC", location_id="LOC1", evse_uid="3257",
-                patch=wire.EvsePatch.model_validate({"status": "CHARGING", "last_updated": "2015-07-02T00:00:00Z"}),
-            )
-        finally:
-            connections.close_all()
+        push.patch_evse(
+            partner=partner, country_code="BE", party_id="BEC", location_id="LOC1", evse_uid="3257",
+            patch=wire.EvsePatch.model_validate({"status": "CHARGING", "last_updated": "2015-07-02T00:00:00Z"}),
+        )
 
-    read_what_it_holds = network_service._held
-    pushing = threading.Thread(target=push_a_newer_status)
-
-    def held_then_a_push_arrives(model, keys, **options):
-        holding = read_what_it_holds(model, keys, **options)
-        if model is Location:
-            pushing.start()
-            deadline = time.monotonic() + 10
-            while pushing.is_alive() and not _waiting_for_a_lock() and time.monotonic() < deadline:
-                time.sleep(0.01)
-        return holding
-
-    monkeypatch.setattr(network_service, "_held", held_then_a_push_arrives)
-    network_service.store_locations(partner=partner, locations=[wire.Location.model_validate(pulled)])
-    pushing.join(10)
+    with _a_push_right_after_the_pull_reads(monkeypatch, Location, push_a_newer_status):
+        network_service.store_locations(partner=partner, locations=[wire.Location.model_validate(pulled)])
 
     location = Location.objects.get()
     patched = EVSE.objects.get(uid="3257")
@@ -98,26 +113,10 @@ def test_a_tariff_pushed_while_a_pull_writes_an_older_version_of_it_stays_the_cu
     pushed = {**first, "currency": "NOK", "last_updated": "2019-02-01T00:00:00Z"}
 
     def push_the_newest() -> None:
-        try:
-            push.put_tariff(partner=partner, tariff=wire_tariffs.Tariff.model_validate(pushed))
-        finally:
-            connections.close_all()
+        push.put_tariff(partner=partner, tariff=wire_tariffs.Tariff.model_validate(pushed))
 
-    read_what_it_holds = network_service._held
-    pushing = threading.Thread(target=push_the_newest)
-
-    def held_then_a_push_arrives(model, keys, **options):
-        holding = read_what_it_holds(model, keys, **options)
-        if model is Tariff and threading.current_thread() is not pushing:  # the pull's read, not the push's own
-            pushing.start()
-            deadline = time.monotonic() + 10
-            while pushing.is_alive() and not _waiting_for_a_lock() and time.monotonic() < deadline:
-                time.sleep(0.01)
-        return holding
-
-    monkeypatch.setattr(network_service, "_held", held_then_a_push_arrives)
-    network_service.store_tariffs(partner=partner, tariffs=[wire_tariffs.Tariff.model_validate(pulled)])
-    pushing.join(10)
+    with _a_push_right_after_the_pull_reads(monkeypatch, Tariff, push_the_newest):
+        network_service.store_tariffs(partner=partner, tariffs=[wire_tariffs.Tariff.model_validate(pulled)])
 
     tariff = Tariff.objects.get()
     assert (tariff.currency, tariff.last_updated.isoformat()) == ("NOK", "2019-02-01T00:00:00+00:00")
