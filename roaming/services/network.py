@@ -367,6 +367,36 @@ def _select(sql: str, values: Sequence[Any], *, array: str = "text", lock: bool 
         return [tuple(row) for row in json.loads(cursor.fetchone()[0])]
 
 
+# Advisory lock namespaces (the first of PostgreSQL's two int4 lock keys) for `lock_parties`.
+_PARTY_LOCKS = {"Location": 0x4C4F43, "Tariff": 0x544152}
+
+
+def lock_parties(model: type[Location] | type[Tariff], keys: Iterable[str]) -> None:
+    """PostgreSQL: lock, until the transaction ends, the parties (country code and party id) of
+    these Locations' or Tariffs' keys, for writing objects of them.
+
+    A row lock cannot cover an object not stored yet: two writers creating the same Location at
+    once (a pull's page and the CPO's PUT, a staff fetch and a PUT) each found nothing to compare
+    with, and the older version's EVSEs were written over the newer's under the newer Location
+    (whose own upsert is guarded by last_updated, its EVSEs' not), or a newer tariff was replaced
+    by an older one. Every writer of many objects or of a whole one takes these before any row
+    lock, in the order of the lock ids, so no two can wait on each other in a cycle; a party's
+    writers then take turns (a page is ~0.1 s). A status PATCH locks its one Location row only.
+    SQLite has one writer at a time anyway.
+    """
+    if connection.vendor != "postgresql":
+        return
+    parties = sorted({"*".join(key.split("*", 2)[:2]) for key in keys})  # an id may hold a "*"
+    if not parties:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(pg_advisory_xact_lock(%s, h)) FROM"
+            " (SELECT DISTINCT hashtext(p) AS h FROM unnest(%s::text[]) AS p ORDER BY h) AS ordered",
+            [_PARTY_LOCKS[model.__name__], parties],
+        )
+
+
 @dataclass
 class _Held:
     """What we hold of some keys: key → last_updated, row id, and the partner it is held for;
@@ -572,7 +602,9 @@ def write_locations(prepared: PreparedLocations, *, replace_equal: bool = False)
     # Locked: a push to one of these Locations committed after this read would otherwise see its
     # EVSE rows overwritten by this older version (the Location's own upsert below is guarded by
     # last_updated, its EVSEs and connectors are not), and the summary would no longer match them.
-    # The push's own order is the same: the Location first, then its EVSEs.
+    # The push's own order is the same: the Location first, then its EVSEs. Those we hold none of
+    # yet are covered by their party's lock.
+    lock_parties(Location, prepared.versions)
     holding = _held(Location, list(prepared.versions), lock=True)
     held, held_ids = holding.versions, holding.ids
     # A key held for another connection that still claims its party is left alone.
@@ -851,6 +883,7 @@ def store_tariffs(
     newest = _newest(tariffs)
     # Locked, as in write_locations: a PUT committed after this read would otherwise be
     # overwritten by an older version from a pull (the upsert below does not compare versions).
+    lock_parties(Tariff, newest)
     holding = _held(Tariff, list(newest), lock=True)
     result.refused = claimed_elsewhere(partner.pk, holding.owners)
     versions = {key: tariffs[index].last_updated for key, index in newest.items() if key not in result.refused}

@@ -57,6 +57,7 @@ from roaming.services.network import (
     claimed_elsewhere,
     delete_tariff,
     facts_from_row,
+    lock_parties,
     store_locations,
     store_tariffs,
     summarize,
@@ -342,6 +343,7 @@ def put_location(*, partner: Partner, location: wire.Location) -> Outcome:
     """A full Location (with all its EVSEs); EVSEs we hold that it leaves out become REMOVED."""
     key = Location.make_key(location.country_code, location.party_id, location.id)
     with transaction.atomic():
+        lock_parties(Location, [key])  # before the row lock, as every writer of a whole Location
         held = Location.objects.select_for_update().filter(key=key).only("pk", "partner_id", "last_updated").first()
         if held is not None and held.partner_id != partner.pk:
             _check_owner(
@@ -648,6 +650,7 @@ def put_tariff(*, partner: Partner, tariff: wire_tariffs.Tariff, received: Any =
     with `received`, the body exactly as the CPO sent it."""
     ids = {"country_code": tariff.country_code, "party_id": tariff.party_id, "tariff_id": tariff.id}
     with transaction.atomic():
+        lock_parties(Tariff, [Location.make_key(tariff.country_code, tariff.party_id, tariff.id)])  # before the row lock
         held = _held_tariff(partner=partner, **ids, lock=True)
         replace_equal = (
             held is not None

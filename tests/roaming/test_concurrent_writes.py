@@ -236,3 +236,76 @@ def test_two_connections_pushing_statuses_to_the_same_evses_neither_fail_nor_lea
     location = Location.objects.get()
     summary = _summary_from_rows(location)
     assert (location.available_evse_count, location.status_updated_at) == (summary["available_evse_count"], summary["status_updated_at"])
+
+
+def _second_writer_waits_for_the_first(first: Callable[[], Any], second: Callable[[], Any]) -> list[Any]:
+    """`first` in a transaction; `second` on another connection while it is open; then `first`
+    commits. Returns what `second` returned or raised."""
+    outcome: list[Any] = []
+
+    def write_second() -> None:
+        try:
+            outcome.append(second())
+        except Exception as error:  # noqa: BLE001 - what the test asserts
+            outcome.append(repr(error))
+        finally:
+            connections.close_all()
+
+    writing = threading.Thread(target=write_second)
+    with transaction.atomic():
+        first()
+        writing.start()
+        deadline = time.monotonic() + 10
+        while writing.is_alive() and not _waiting_for_a_lock() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert writing.is_alive(), "the second writer should wait for the first's commit"
+    writing.join(10)
+    assert not writing.is_alive()
+    return outcome
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason=_PG_ONLY)
+@pytest.mark.parametrize("newer_first", [True, False], ids=["newer-first", "older-first"])
+def test_two_writers_creating_the_same_location_at_once_leave_the_newer_whole(newer_first):
+    # Nothing to lock yet: each found no Location, and the later one's EVSEs went over the other's.
+    partner, _ = connected_partner("BE", "BEC")
+    older = example("location_example.json")  # two EVSEs, 3256 and 3257
+    for evse in older["evses"]:
+        evse["status"] = "AVAILABLE"
+    newer = copy.deepcopy(older)
+    newer["last_updated"] = "2015-07-01T00:00:00Z"
+    newer["evses"] = [dict(older["evses"][0], status="CHARGING", last_updated="2015-07-01T00:00:00Z")]  # 3257 gone
+
+    def put(body: dict[str, Any]) -> Callable[[], push.Outcome]:
+        return lambda: push.put_location(partner=partner, location=wire.Location.model_validate(body))
+
+    def page(body: dict[str, Any]) -> Callable[[], Any]:  # as a pull's page writes it
+        return lambda: network_service.store_locations(partner=partner, locations=[wire.Location.model_validate(body)])
+
+    first, second = (put(newer), page(older)) if newer_first else (page(older), put(newer))
+    outcome = _second_writer_waits_for_the_first(first, second)
+
+    assert not any(isinstance(result, str) for result in outcome), outcome
+    location = Location.objects.get()
+    assert location.last_updated.isoformat() == "2015-07-01T00:00:00+00:00"
+    # 3257 only the older version listed: stored by it first, then REMOVED by the newer; or never stored.
+    assert dict(EVSE.objects.values_list("uid", "status")) == {"3256": "CHARGING", **({} if newer_first else {"3257": "REMOVED"})}
+    summary = _summary_from_rows(location)
+    assert (location.evse_count, location.available_evse_count) == (summary["evse_count"], summary["available_evse_count"]) == (1, 0)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason=_PG_ONLY)
+def test_two_puts_of_the_same_new_tariff_at_once_leave_the_newer_current():
+    partner, _ = connected_partner("DE", "ALL")
+    older = example("tariff_13_simple_3hour_5parking.json")
+    newer = {**older, "currency": "NOK", "last_updated": "2019-02-01T00:00:00Z"}
+
+    def put(body: dict[str, Any]) -> Callable[[], push.Outcome]:
+        return lambda: push.put_tariff(partner=partner, tariff=wire_tariffs.Tariff.model_validate(body))
+
+    outcome = _second_writer_waits_for_the_first(put(newer), put(older))
+
+    assert outcome == [push.Outcome.IGNORED_OLDER]
+    tariff = Tariff.objects.get()
+    assert (tariff.currency, tariff.last_updated.isoformat()) == ("NOK", "2019-02-01T00:00:00+00:00")
+    assert tariff.versions.count() == 2  # the older one was in force before: history keeps it
