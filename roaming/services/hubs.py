@@ -43,6 +43,9 @@ def store_client_info(*, partner: Partner, info: ClientInfo) -> Outcome:
         raise NotAHub("Only a roaming hub (a HUB role in its credentials) can tell us about its clients.")
     country_code, party_id = info.country_code.upper(), info.party_id.upper()
     with transaction.atomic():
+        # The hub's row first: two clients stored at once would each recompute the partner's
+        # parties without the other (a CPO silently dropped), or both insert a new one.
+        Partner.objects.select_for_update().filter(pk=partner.pk).values_list("pk").get()
         held = HubClient.objects.select_for_update().filter(partner=partner, country_code=country_code, party_id=party_id).first()
         if held is not None and info.last_updated < held.last_updated:
             return Outcome.IGNORED_OLDER

@@ -15,14 +15,14 @@ from typing import Any
 import pytest
 from django.db import connection, connections, transaction
 
-from roaming.models import EVSE, Location, SyncRun, Tariff
+from roaming.models import EVSE, Location, Partner, SyncRun, Tariff
 from roaming.ocpi.v221 import locations as wire
 from roaming.ocpi.v221 import tariffs as wire_tariffs
 from roaming.services import network as network_service
 from roaming.services import push, sync
 from tests.ocpi_wire.paths import example
 
-from .factories import connected_partner
+from .factories import PartnerFactory, connected_partner
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -309,3 +309,24 @@ def test_two_puts_of_the_same_new_tariff_at_once_leave_the_newer_current():
     tariff = Tariff.objects.get()
     assert (tariff.currency, tariff.last_updated.isoformat()) == ("NOK", "2019-02-01T00:00:00+00:00")
     assert tariff.versions.count() == 2  # the older one was in force before: history keeps it
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason=_PG_ONLY)
+def test_two_cpos_a_hub_tells_us_of_at_once_are_both_accepted():
+    # Each recomputed the hub's parties without the other; the second write dropped the first CPO
+    # for good (the same ClientInfo again is unchanged and recomputes nothing).
+    from roaming.ocpi.v221.hubclientinfo import ClientInfo
+    from roaming.services import hubs
+
+    hub = PartnerFactory()
+    hub.replace_roles([dict(role="HUB", country_code="NL", party_id="HUB", business_name="Hub")])
+    hub.refresh_parties()
+
+    def connected(country_code: str, party_id: str) -> Callable[[], push.Outcome]:
+        info = {"country_code": country_code, "party_id": party_id, "role": "CPO", "status": "CONNECTED", "last_updated": "2026-11-01T10:00:00Z"}
+        return lambda: hubs.store_client_info(partner=Partner.objects.get(pk=hub.pk), info=ClientInfo.model_validate(info))
+
+    outcome = _second_writer_waits_for_the_first(connected("DE", "FST"), connected("BE", "SLW"))
+
+    assert outcome == [push.Outcome.CREATED]
+    assert Partner.objects.get(pk=hub.pk).parties == ["BE*SLW", "DE*FST", "NL*HUB"]
