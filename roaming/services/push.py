@@ -661,7 +661,8 @@ def put_tariff(*, partner: Partner, tariff: wire_tariffs.Tariff, received: Any =
         if result.unchanged and held is not None and held.deleted_at is not None:
             # The same version PUT again after a DELETE: the CPO wants it back, and
             # store_tariffs rightly writes nothing for an identical last_updated.
-            Tariff.objects.filter(pk=held.pk).update(deleted_at=None)
+            # Received now: a full pull that began before this is not the newer word on it.
+            Tariff.objects.filter(pk=held.pk).update(deleted_at=None, received_at=timezone.now())
             Tariff.restore([held.pk], timezone.now())
             return Outcome.CREATED
     if result.older_ignored:

@@ -236,6 +236,19 @@ def test_what_the_cpo_pushes_while_a_full_pull_runs_is_newer_than_its_list_and_i
     assert sync.sync_module(partner=partner, module="tariffs", full=True).delisted == 1
 
 
+def test_a_tariff_put_again_after_its_delete_while_a_full_pull_runs_is_not_withdrawn_by_that_pull(partner, network):
+    sync.sync_module(partner=partner, module="tariffs", full=True)
+    body = network.tariffs.pop()  # the list this pull reads no longer has it
+    push.delete_pushed_tariff(partner=partner, country_code=body["country_code"], party_id=body["party_id"], tariff_id=body["id"])
+
+    def put_back(progress: sync.PageProgress) -> None:  # the same version: the CPO wants it back
+        if progress.run.pages == 1:
+            assert push.put_tariff(partner=partner, tariff=wire_tariffs.Tariff.model_validate(body)) == push.Outcome.CREATED
+
+    run = sync.sync_module(partner=partner, module="tariffs", full=True, on_page=put_back)
+    assert run.delisted == 0 and Tariff.objects.get(ocpi_id=body["id"]).deleted_at is None
+
+
 def test_staff_see_what_the_cpos_list_no_longer_has_and_a_list_taken_for_cut_short(partner, network, admin_client):
     sync.sync_module(partner=partner, module="locations", full=True)
     gone = network.locations.pop()
