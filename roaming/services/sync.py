@@ -483,10 +483,14 @@ def resume_failed(*, partner: Partner, module: str) -> SyncRun | None:
     run = SyncRun.objects.filter(partner=partner, module=module).order_by("-started_at").first()
     if run is None or run.state != SyncRun.State.FAILED or run.error_permanent or not run.next_url:
         return None
-    updated = SyncRun.objects.filter(pk=run.pk, state=SyncRun.State.FAILED).update(
-        state=SyncRun.State.RUNNING,
-        heartbeat_at=timezone.now() - STALE_AFTER * 2,
-        finished_at=None,
-        error=f"Retrying after: {run.error}"[:4000],  # until it resumes; cleared when it succeeds
-    )
+    try:
+        with transaction.atomic():
+            updated = SyncRun.objects.filter(pk=run.pk, state=SyncRun.State.FAILED).update(
+                state=SyncRun.State.RUNNING,
+                heartbeat_at=timezone.now() - STALE_AFTER * 2,
+                finished_at=None,
+                error=f"Retrying after: {run.error}"[:4000],  # until it resumes; cleared when it succeeds
+            )
+    except IntegrityError:  # another worker claimed a new run since our read: it does the pull
+        return None
     return run if updated else None

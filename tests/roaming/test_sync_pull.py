@@ -656,6 +656,21 @@ def test_ocpi_sync_resumes_a_pull_that_failed_part_way_from_the_page_it_stopped_
     assert (SyncRun.objects.count(), failed.state, failed.pages, Location.objects.count()) == (1, SyncRun.State.SUCCEEDED, 5, 120)
 
 
+def test_a_failed_pull_is_not_resumed_when_another_worker_claimed_a_new_run_meanwhile(partner, simulator, settings):
+    settings.OCPI_HTTP_RETRIES = 0
+    simulator.faults["locations"] = "500_after_first_page"
+    with pytest.raises(sync.SyncError):
+        sync.sync_module(partner=partner, module="locations", full=True)
+    failed = SyncRun.objects.get()
+    # Between resume_failed's read and its write, another worker's pull started (as _claim makes it).
+    running = SyncRun.objects.create(partner=partner, module="locations", mode=SyncRun.Mode.FULL, state=SyncRun.State.RUNNING,
+                                     started_at=failed.started_at - dt.timedelta(seconds=1), heartbeat_at=failed.started_at)  # fmt: skip
+
+    assert sync.resume_failed(partner=partner, module="locations") is None  # it was an IntegrityError
+    failed.refresh_from_db()
+    assert failed.state == SyncRun.State.FAILED and SyncRun.objects.get(state=SyncRun.State.RUNNING) == running
+
+
 def test_ocpi_sync_names_the_partner_it_cannot_pull(partner):
     partner.status = Partner.Status.SUSPENDED
     partner.save(update_fields=["status"])
