@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import prefetch_related_objects
 from django.utils import timezone
 
@@ -409,6 +409,12 @@ def sync_module(
         if error.retry_after:
             partner.ask_to_wait(error.retry_after)
         raise SyncError(error.message, permanent=error.permanent, retry_after=error.retry_after) from error
+    except OperationalError as error:
+        # The database refused a page for a moment (a deadlock PostgreSQL broke, a lock wait over
+        # its limit, a busy SQLite file): the page can be written again, from where the run stopped.
+        message = f"The database could not store page {run.pages + 1} ({type(error).__name__}: {error})"
+        _fail(run, partner, module, message, permanent=False)
+        raise SyncError(message, permanent=False) from error
     except Exception as error:
         # A bug (ours or a library's) must not leave the run RUNNING: that would refuse every
         # next pull of this module until the heartbeat goes stale. Raised again with its traceback.

@@ -8,7 +8,7 @@ import io
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import DatabaseError, connection
+from django.db import DatabaseError, OperationalError, connection
 
 from roaming.models import (
     EVSE,
@@ -401,6 +401,32 @@ def test_a_server_error_mid_run_fails_retryably_and_the_next_run_resumes_at_that
     assert resumed.pk == failed.pk and resumed.state == SyncRun.State.SUCCEEDED
     assert resumed.pages == 5 and Location.objects.count() == 120
     assert "offset=25" in _location_requests(simulator)[0]
+
+
+def test_a_page_the_database_refuses_for_a_moment_fails_the_run_retryably_and_it_resumes_at_that_page(partner, simulator, monkeypatch):
+    # A deadlock PostgreSQL broke, a lock wait over its limit: it was "unexpected", the task was
+    # not retried, and a full pull set nothing aside that night.
+    from roaming.services import network as network_service
+
+    write = network_service.write_locations
+    calls = []
+
+    def refused_on_the_second_page(prepared, **options):
+        calls.append(1)
+        if len(calls) == 2:
+            raise OperationalError("deadlock detected")  # the fault injected
+        return write(prepared, **options)
+
+    monkeypatch.setattr(network_service, "write_locations", refused_on_the_second_page)
+    with pytest.raises(sync.SyncError, match=r"could not store page 2 \(OperationalError: deadlock detected\)") as error:
+        sync.sync_module(partner=partner, module="locations", full=True)
+    assert error.value.permanent is False
+    failed = SyncRun.objects.get()
+    assert (failed.state, failed.pages, failed.error_permanent, Location.objects.count()) == (SyncRun.State.FAILED, 1, False, 25)
+
+    assert sync.resume_failed(partner=partner, module="locations") == failed
+    resumed = sync.sync_module(partner=partner, module="locations", full=True)
+    assert (resumed.pk, resumed.state, resumed.pages, Location.objects.count()) == (failed.pk, SyncRun.State.SUCCEEDED, 5, 120)
 
 
 def test_a_location_naming_no_operator_is_run_by_its_party_as_its_credentials_name_it(partner, network):
