@@ -213,8 +213,13 @@ def rotate_credentials(*, partner: Partner) -> Partner:
         partner.record_error(f"Credentials rotation failed: {message}")
         raise RegistrationError(f"Credentials rotation failed: {message}") from error
     with transaction.atomic():
+        # Only what the rotation changed: the row as read before the PUT is stale by now (a
+        # Retry-After, an error recorded by a pull, the partner's own DELETE meanwhile).
+        status = Partner.objects.select_for_update().filter(pk=partner.pk).values_list("status", flat=True).get()
+        if status != Partner.Status.CONNECTED:
+            raise RegistrationError(f"{partner} unregistered while its credentials were being rotated; nothing was kept.")
         partner.outbound_token = theirs.token
-        partner.save()
+        partner.save(update_fields=["outbound_token", "updated_at"])
         partner.replace_roles(_role_rows(theirs.roles))
     partner.record_contact()
     return partner

@@ -101,6 +101,47 @@ def test_it_rotates_credentials_both_ways_and_kills_the_old_tokens(emsp, simulat
     assert _versions(simulator.versions_url, partner.outbound_token).status_code == 200
 
 
+def test_a_rotation_keeps_what_changed_on_the_partner_while_it_waited_for_the_answer(emsp, simulator, monkeypatch):
+    import datetime as dt
+
+    from roaming.ocpi.client import OcpiClient
+
+    partner = service.register_with_partner(versions_url=simulator.versions_url, token_a=simulator.token_a)
+    outbound = partner.outbound_token
+    asked_to_wait = dt.datetime(2030, 1, 1, tzinfo=dt.UTC)
+    request = OcpiClient.request
+
+    def meanwhile(client, method, url, **options):  # the fault injected: a pull's Retry-After lands during the PUT
+        if method == "PUT":
+            Partner.objects.filter(pk=partner.pk).update(pull_not_before=asked_to_wait)
+        return request(client, method, url, **options)
+
+    monkeypatch.setattr(OcpiClient, "request", meanwhile)
+    service.rotate_credentials(partner=partner)
+    partner.refresh_from_db()
+    assert partner.pull_not_before == asked_to_wait  # the full save had put back the value read before
+    assert partner.outbound_token not in ("", outbound) and _versions(simulator.versions_url, partner.outbound_token).status_code == 200
+
+
+def test_a_partner_that_unregisters_during_a_rotation_stays_unregistered(emsp, simulator, monkeypatch):
+    from roaming.ocpi.client import OcpiClient
+
+    partner = service.register_with_partner(versions_url=simulator.versions_url, token_a=simulator.token_a)
+    request = OcpiClient.request
+
+    def meanwhile(client, method, url, **options):  # the fault injected: the partner's DELETE lands during our PUT
+        answer = request(client, method, url, **options)
+        if method == "PUT":
+            service.accept_unregistration(partner=Partner.objects.get(pk=partner.pk))
+        return answer
+
+    monkeypatch.setattr(OcpiClient, "request", meanwhile)
+    with pytest.raises(service.RegistrationError, match="unregistered while its credentials were being rotated"):
+        service.rotate_credentials(partner=partner)
+    partner.refresh_from_db()
+    assert partner.status == Partner.Status.UNREGISTERED and partner.outbound_token == ""
+
+
 def test_a_failed_rotation_keeps_the_old_tokens_working(emsp, simulator, settings):
     settings.OCPI_HTTP_RETRIES = 0
     partner = service.register_with_partner(versions_url=simulator.versions_url, token_a=simulator.token_a)
