@@ -176,8 +176,15 @@ class Partner(models.Model):
         self.parties = sorted(keys)
         Partner.objects.filter(pk=self.pk).update(parties=self.parties)
 
+    def _lock(self) -> None:
+        """Lock this partner's row until the transaction ends: its endpoints and roles are
+        replaced by deleting and inserting, and two replacements at once (a versions refresh and a
+        rotation) would both insert."""
+        Partner.objects.select_for_update().filter(pk=self.pk).values_list("pk").get()
+
     @transaction.atomic
     def replace_endpoints(self, endpoints: list[dict[str, Any]]) -> None:
+        self._lock()
         self.endpoints.all().delete()
         PartnerEndpoint.objects.bulk_create(
             PartnerEndpoint(partner=self, identifier=e["identifier"], role=e["role"], url=e["url"]) for e in endpoints
@@ -185,6 +192,7 @@ class Partner(models.Model):
 
     @transaction.atomic
     def replace_roles(self, roles: list[dict[str, Any]]) -> None:
+        self._lock()
         self.roles.all().delete()
         PartnerRole.objects.bulk_create(PartnerRole(partner=self, **role) for role in roles)
         if hasattr(self, "_prefetched_objects_cache"):

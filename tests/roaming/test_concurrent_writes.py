@@ -330,3 +330,19 @@ def test_two_cpos_a_hub_tells_us_of_at_once_are_both_accepted():
 
     assert outcome == [push.Outcome.CREATED]
     assert Partner.objects.get(pk=hub.pk).parties == ["BE*SLW", "DE*FST", "NL*HUB"]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason=_PG_ONLY)
+def test_a_partners_endpoints_and_roles_replaced_twice_at_once_are_one_set():
+    # Each deleted what it saw and inserted its own: the endpoints twice over, or a roles IntegrityError.
+    partner, _ = connected_partner("DE", "ABC")
+    endpoints = [{"identifier": "locations", "role": "SENDER", "url": "http://cpo.test/ocpi/2.2.1/locations"}]
+    roles = [{"role": "CPO", "country_code": "DE", "party_id": "ABC", "business_name": "ABC"}]
+
+    def replace() -> None:
+        held = Partner.objects.get(pk=partner.pk)
+        held.replace_endpoints(endpoints)
+        held.replace_roles(roles)
+
+    assert _second_writer_waits_for_the_first(replace, replace) == [None]
+    assert partner.endpoints.count() == 1 and partner.roles.count() == 1
