@@ -40,12 +40,14 @@ def build_page(count: int, *, deviating: bool = False, unknowns: bool = False) -
     return json.dumps({"data": locations, "status_code": 1000, "timestamp": "2024-01-01T00:00:00Z"}).encode()
 
 
-def fastest_decode(body: bytes, runs: int = 3) -> float:
+def fastest_decode(body: bytes, runs: int = 5) -> float:
+    """The best of `runs` decodes, in this process's CPU time: a loaded CI machine's waits for a
+    core are not the decoder's (wall time once failed a bound 6 times what a quiet machine takes)."""
     best = float("inf")
     for _ in range(runs):
-        started = time.perf_counter()
+        started = time.process_time()
         result = decode_page(body, kind="locations")
-        best = min(best, time.perf_counter() - started)
+        best = min(best, time.process_time() - started)
         assert len(result.decoded) == 1000 and not result.rejects
     return best
 

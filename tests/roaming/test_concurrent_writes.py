@@ -32,10 +32,47 @@ _PG_ONLY = (
 )
 
 
-def _waiting_for_a_lock() -> bool:
-    with connection.cursor() as cursor:  # pg_locks is live, not a snapshot of the transaction
-        cursor.execute("SELECT count(*) FROM pg_locks WHERE NOT granted")
-        return bool(cursor.fetchone()[0])
+class _Writer(threading.Thread):
+    """`work` on a connection of its own; `outcome` gets what it returned or raised."""
+
+    def __init__(self, work: Callable[[], Any]) -> None:
+        super().__init__()
+        self.work, self.outcome, self.pid = work, [], None
+        self.started_work = threading.Event()
+
+    def run(self) -> None:
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_backend_pid()")
+                self.pid = cursor.fetchone()[0]
+            self.started_work.set()
+            self.outcome.append(self.work())
+        except Exception as error:  # noqa: BLE001 - what the tests assert
+            self.outcome.append(repr(error))
+        finally:
+            self.started_work.set()
+            connections.close_all()
+
+    def waits_for_a_lock(self) -> bool:
+        with connection.cursor() as cursor:  # pg_locks is live, not a snapshot of the transaction
+            cursor.execute("SELECT count(*) FROM pg_locks WHERE NOT granted AND pid = %s", [self.pid])
+            return bool(cursor.fetchone()[0])
+
+    def start_until_it_waits(self) -> bool:
+        """Start it; return once it waits for a lock (True) or has finished (False)."""
+        self.start()
+        self.started_work.wait(10)
+        deadline = time.monotonic() + 10
+        while self.is_alive() and time.monotonic() < deadline:
+            if self.waits_for_a_lock():
+                return True
+            time.sleep(0.01)
+        return False
+
+    def finish(self) -> list[Any]:
+        self.join(10)
+        assert not self.is_alive()
+        return self.outcome
 
 
 @contextlib.contextmanager
@@ -43,28 +80,17 @@ def _a_push_right_after_the_pull_reads(monkeypatch, model: type, push_it: Callab
     """Inside the block, a pull's read of what we hold of `model` is followed at once by `push_it`
     on another connection; the pull goes on when the push has finished or waits for a lock."""
     read_what_it_holds = network_service._held
-
-    def pushed() -> None:
-        try:
-            push_it()
-        finally:
-            connections.close_all()
-
-    pushing = threading.Thread(target=pushed)
+    pushing = _Writer(push_it)
 
     def held_then_a_push_arrives(held_model, keys, **options):
         holding = read_what_it_holds(held_model, keys, **options)
         if held_model is model and threading.current_thread() is not pushing:  # the pull's read, not the push's own
-            pushing.start()
-            deadline = time.monotonic() + 10
-            while pushing.is_alive() and not _waiting_for_a_lock() and time.monotonic() < deadline:
-                time.sleep(0.01)
+            pushing.start_until_it_waits()
         return holding
 
     monkeypatch.setattr(network_service, "_held", held_then_a_push_arrives)
     yield
-    pushing.join(10)
-    assert not pushing.is_alive()
+    assert not any(isinstance(result, str) for result in pushing.finish()), pushing.outcome
 
 
 def _summary_from_rows(location: Location) -> dict[str, Any]:
@@ -132,30 +158,16 @@ def test_a_status_push_that_waited_for_another_on_the_same_evse_counts_from_the_
     for evse in held["evses"]:
         evse["status"] = "CHARGING"
     push.put_location(partner=partner, location=wire.Location.model_validate(held))
-    outcome: list[Any] = []
 
     def patch(status: str, at: str) -> push.Outcome:
         body = wire.EvsePatch.model_validate({"status": status, "last_updated": at})
         return push.patch_evse(partner=partner, country_code="BE", party_id="BEC", location_id="LOC1", evse_uid="3256", patch=body)
 
-    def charging_again() -> None:
-        try:
-            outcome.append(patch("CHARGING", "2015-07-02T00:00:00Z"))
-        except Exception as error:  # noqa: BLE001 - what the test asserts
-            outcome.append(repr(error))
-        finally:
-            connections.close_all()
-
-    second = threading.Thread(target=charging_again)
-    with transaction.atomic():
+    def available() -> None:
         assert patch("AVAILABLE", "2015-07-01T00:00:00Z") == push.Outcome.UPDATED
         assert Location.objects.get().available_evse_count == 1
-        second.start()
-        deadline = time.monotonic() + 10
-        while not _waiting_for_a_lock() and time.monotonic() < deadline:
-            time.sleep(0.01)
-        assert _waiting_for_a_lock()  # the second PATCH is waiting for the first's commit
-    second.join(10)
+
+    outcome = _second_writer_waits_for_the_first(available, lambda: patch("CHARGING", "2015-07-02T00:00:00Z"))
 
     assert outcome == [push.Outcome.UPDATED]
     location = Location.objects.get()
@@ -241,27 +253,11 @@ def test_two_connections_pushing_statuses_to_the_same_evses_neither_fail_nor_lea
 def _second_writer_waits_for_the_first(first: Callable[[], Any], second: Callable[[], Any]) -> list[Any]:
     """`first` in a transaction; `second` on another connection while it is open; then `first`
     commits. Returns what `second` returned or raised."""
-    outcome: list[Any] = []
-
-    def write_second() -> None:
-        try:
-            outcome.append(second())
-        except Exception as error:  # noqa: BLE001 - what the test asserts
-            outcome.append(repr(error))
-        finally:
-            connections.close_all()
-
-    writing = threading.Thread(target=write_second)
+    writing = _Writer(second)
     with transaction.atomic():
         first()
-        writing.start()
-        deadline = time.monotonic() + 10
-        while writing.is_alive() and not _waiting_for_a_lock() and time.monotonic() < deadline:
-            time.sleep(0.01)
-        assert writing.is_alive(), "the second writer should wait for the first's commit"
-    writing.join(10)
-    assert not writing.is_alive()
-    return outcome
+        assert writing.start_until_it_waits(), f"the second writer should wait for the first's commit: {writing.outcome}"
+    return writing.finish()
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason=_PG_ONLY)
