@@ -48,10 +48,13 @@ class TransportError(Exception):
         ocpi_status: int | None = None,
         url: str = "",
         retry_after: float | None = None,
+        unsent: bool = False,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.permanent = permanent
+        # The request never reached the partner (no connection): sending it again cannot repeat it.
+        self.unsent = unsent
         self.http_status = http_status
         self.ocpi_status = ocpi_status
         self.url = url
@@ -187,8 +190,13 @@ class OcpiClient:
         routing: Routing | None = None,
         correlation_id: str | None = None,
         parse: bool = True,
+        idempotent: bool = True,
     ) -> OcpiResponse:
         """One OCPI call with retries. Raises TransportError when it cannot succeed.
+
+        `idempotent=False` (a credentials POST: token A works once) retries only a request that
+        never reached the partner: one that timed out or failed after it was sent may have been
+        taken, and sending it again would be answered as a second one.
 
         `parse=False` leaves a success body unparsed (`data` is None, `body_bytes` holds it) for a
         caller that decodes it itself, such as the sync's tolerant page decoder: parsing a 2 MB
@@ -201,7 +209,7 @@ class OcpiClient:
             try:
                 response = self._send_once(method, url, json_body, params, routing, correlation_id, parse)
             except TransportError as error:
-                if error.permanent or attempt > self.retries:
+                if error.permanent or attempt > self.retries or not (idempotent or error.unsent):
                     raise
                 delay = self.backoff * (2 ** (attempt - 1))
                 if error.retry_after is not None:
@@ -277,7 +285,10 @@ class OcpiClient:
                 response_headers = raw.headers
         except httpx.TimeoutException as exc:
             raise TransportError(
-                f"{method} {url}: timed out ({type(exc).__name__})", permanent=False, url=url
+                f"{method} {url}: timed out ({type(exc).__name__})",
+                permanent=False,
+                url=url,
+                unsent=isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout),
             ) from exc
         except httpx.HTTPError as exc:
             reason = _certificate_failure(exc)
@@ -286,7 +297,7 @@ class OcpiClient:
                     f"{method} {url}: the partner's TLS certificate was refused ({reason})", permanent=True, url=url
                 ) from exc
             raise TransportError(
-                f"{method} {url}: {type(exc).__name__}: {exc}", permanent=False, url=url
+                f"{method} {url}: {type(exc).__name__}: {exc}", permanent=False, url=url, unsent=isinstance(exc, httpx.ConnectError)
             ) from exc
         logger.info(
             "OCPI out %s %s -> %s %.0fms", method, url, http_status, (time.monotonic() - started) * 1000

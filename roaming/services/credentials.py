@@ -173,11 +173,18 @@ def register_with_partner(*, versions_url: str, token_a: str, name: str = "") ->
     partner.replace_endpoints(_endpoint_rows(details))
     try:
         with OcpiClient(token_a, base64_token=base64_token) as client:
-            response = client.request("POST", credentials_endpoint.url, json_body=our_credentials(token_b))
+            # Not sent again once it may have reached the partner: token A works once, and a
+            # second POST would be refused (401) even though the first one registered us.
+            response = client.request("POST", credentials_endpoint.url, json_body=our_credentials(token_b), idempotent=False)
         theirs = Credentials.model_validate(response.data)
     except (TransportError, ValidationError) as error:
         partner.delete()
         message = error.message if isinstance(error, TransportError) else validation_message(error)
+        if isinstance(error, TransportError) and not error.permanent and not error.unsent:
+            message += (
+                ". The partner may have received our credentials and used up token A: if registering again is"
+                " refused, ask the partner for a new token A"
+            )
         raise RegistrationError(f"The partner did not accept our credentials: {message}") from error
 
     with transaction.atomic():

@@ -459,6 +459,10 @@ class CpoSimulator:
                 "endpoints": endpoints,
                 "roles": body.get("roles", []),
             }
+        if self.faults.pop("credentials_answer", None) == "lost":  # taken, but the answer never arrives
+            handler.close_connection = True
+            handler.connection.close()
+            return None
         return self._ok(handler, self.credentials_body(fresh))
 
     # Sender interfaces -------------------------------------------------------------------------

@@ -88,6 +88,33 @@ def test_it_refuses_a_wrong_token_a(emsp, simulator):
     assert Partner.objects.count() == 0
 
 
+def test_a_registration_whose_answer_is_lost_is_not_sent_again_and_says_token_a_may_be_used_up(emsp, simulator):
+    # Sent again, the POST was refused with 401 (token A works once) and the message blamed the token.
+    simulator.faults["credentials_answer"] = "lost"
+    with pytest.raises(service.RegistrationError) as refused:
+        service.register_with_partner(versions_url=simulator.versions_url, token_a=simulator.token_a)
+    assert "may have received our credentials and used up token A" in str(refused.value)
+    assert "401" not in str(refused.value)
+    assert [path for method, path in simulator.requests if method == "POST"] == ["/ocpi/2.2.1/credentials"]
+    assert not Partner.objects.exists()
+
+
+def test_a_registration_post_that_could_not_connect_is_sent_again(emsp, settings):
+    from roaming.ocpi.client import OcpiClient, TransportError
+
+    settings.OCPI_HTTP_RETRIES = 2
+    attempts = []
+
+    class Counting(OcpiClient):
+        def _send_once(self, *args, **kwargs):
+            attempts.append(1)
+            return super()._send_once(*args, **kwargs)
+
+    with Counting("token") as client, pytest.raises(TransportError) as error:  # nothing listens on port 9
+        client.request("POST", "http://127.0.0.1:9/ocpi/2.2.1/credentials", json_body={}, idempotent=False)
+    assert error.value.unsent and len(attempts) == 3
+
+
 def test_it_rotates_credentials_both_ways_and_kills_the_old_tokens(emsp, simulator):
     partner = service.register_with_partner(versions_url=simulator.versions_url, token_a=simulator.token_a)
     old_outbound, old_inbound = partner.outbound_token, simulator.emsp["token"]
