@@ -34,7 +34,7 @@ def simulator():
 
 
 @pytest.fixture
-def celery_worker_process(request, transactional_db, settings):
+def celery_worker_process(request, transactional_db, settings, tmp_path):
     """A real `celery worker` process on the configured broker, sharing the test database.
 
     `--pool=solo` unless the test asks for another (indirect parametrisation: "prefork" runs
@@ -61,29 +61,27 @@ def celery_worker_process(request, transactional_db, settings):
     # A queue of its own: another worker on this machine (the demo's) must not take our tasks.
     queue = f"test-{os.getpid()}-{time.monotonic_ns()}"
     root = Path(__file__).resolve().parent.parent
-    process = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "config", "worker", f"--pool={pool}", "--concurrency=1", "--loglevel=INFO", "--without-heartbeat",
-         "--without-gossip", "--without-mingle", "-Q", queue],
-        cwd=root,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    lines: list[str] = []
+    # Its output goes to a file: a pipe nobody reads after start-up would block the worker once
+    # its logs filled the pipe's buffer (64 KB), and a silent worker could not hang the wait.
+    log = tmp_path / "celery-worker.log"
+    with log.open("w") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "config", "worker", f"--pool={pool}", "--concurrency=1", "--loglevel=INFO", "--without-heartbeat",
+             "--without-gossip", "--without-mingle", "-Q", queue],
+            cwd=root,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        line = process.stdout.readline()
-        if not line:
-            break
-        lines.append(line)
-        if "ready." in line:
-            break
-    else:
-        process.kill()
-        pytest.fail("the Celery worker did not start within 60 s:\n" + "".join(lines))
+    while "ready." not in log.read_text() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.1)
     if process.poll() is not None:
-        pytest.fail("the Celery worker exited:\n" + "".join(lines))
+        pytest.fail("the Celery worker exited:\n" + log.read_text())
+    if "ready." not in log.read_text():
+        process.kill()
+        pytest.fail("the Celery worker did not start within 60 s:\n" + log.read_text())
     process.queue = queue  # type: ignore[attr-defined]
     yield process
     process.terminate()

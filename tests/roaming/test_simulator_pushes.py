@@ -20,14 +20,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _pull_then_wait_for_pushes(partner: Partner, *, wanted: int = 5) -> list[str]:
     """Pull the partner's locations, then wait (up to 20 s) until `wanted` EVSEs are newer than the
     pull: at 40 PATCHes a second, that takes well under a second. The uids of those EVSEs."""
@@ -45,9 +37,9 @@ def test_the_simulator_command_registers_and_pushes_status_changes_that_land_in_
     out = io.StringIO()
     call_command("ocpi_issue_token", "--name", "Pushing CPO", stdout=out)
     token_a = out.getvalue().split("token A:")[1].split()[0]
-    port = _free_port()
+    # --port 0: any free port (one chosen here could be taken by another process before it binds).
     process = subprocess.Popen(
-        [sys.executable, "manage.py", "ocpi_simulate_cpo", "--port", str(port), "--locations", "30", "--seed", "5",
+        [sys.executable, "manage.py", "ocpi_simulate_cpo", "--port", "0", "--locations", "30", "--seed", "5",
          "--register-to", f"{emsp.url}/ocpi/versions", "--register-token", token_a, "--push-rate", "40"],
         cwd=ROOT, env={**os.environ, "LOG_LEVEL": "WARNING"}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
@@ -68,9 +60,8 @@ def test_the_simulator_command_registers_and_pushes_status_changes_that_land_in_
 
 def test_the_simulator_pushes_to_the_emsp_given_once_it_connects_the_way_the_readme_says(emsp):
     # `--push-rate R --push-to URL` alone: we register with it (ocpi_register), then it pushes.
-    port = _free_port()
     process = subprocess.Popen(
-        [sys.executable, "manage.py", "ocpi_simulate_cpo", "--port", str(port), "--locations", "30", "--seed", "5",
+        [sys.executable, "manage.py", "ocpi_simulate_cpo", "--port", "0", "--locations", "30", "--seed", "5",
          "--push-rate", "40", "--push-to", f"{emsp.url}/ocpi/versions"],
         cwd=ROOT, env={**os.environ, "LOG_LEVEL": "WARNING"}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
