@@ -176,15 +176,18 @@ class Partner(models.Model):
         self.parties = sorted(keys)
         Partner.objects.filter(pk=self.pk).update(parties=self.parties)
 
-    def _lock(self) -> None:
-        """Lock this partner's row until the transaction ends: its endpoints and roles are
-        replaced by deleting and inserting, and two replacements at once (a versions refresh and a
-        rotation) would both insert."""
-        Partner.objects.select_for_update().filter(pk=self.pk).values_list("pk").get()
+    def lock_row(self) -> str:
+        """Lock this partner's row until the transaction ends, and return its status as stored.
+
+        Taken first by whatever recomputes or replaces what hangs off it: its endpoints and roles
+        (deleted and inserted: two replacements at once would both insert), its hub's clients and
+        parties (two clients stored at once would each recompute the parties without the other).
+        """
+        return Partner.objects.select_for_update().filter(pk=self.pk).values_list("status", flat=True).get()
 
     @transaction.atomic
     def replace_endpoints(self, endpoints: list[dict[str, Any]]) -> None:
-        self._lock()
+        self.lock_row()
         self.endpoints.all().delete()
         PartnerEndpoint.objects.bulk_create(
             PartnerEndpoint(partner=self, identifier=e["identifier"], role=e["role"], url=e["url"]) for e in endpoints
@@ -192,7 +195,7 @@ class Partner(models.Model):
 
     @transaction.atomic
     def replace_roles(self, roles: list[dict[str, Any]]) -> None:
-        self._lock()
+        self.lock_row()
         self.roles.all().delete()
         PartnerRole.objects.bulk_create(PartnerRole(partner=self, **role) for role in roles)
         if hasattr(self, "_prefetched_objects_cache"):

@@ -222,8 +222,7 @@ def rotate_credentials(*, partner: Partner) -> Partner:
     with transaction.atomic():
         # Only what the rotation changed: the row as read before the PUT is stale by now (a
         # Retry-After, an error recorded by a pull, the partner's own DELETE meanwhile).
-        status = Partner.objects.select_for_update().filter(pk=partner.pk).values_list("status", flat=True).get()
-        if status != Partner.Status.CONNECTED:
+        if partner.lock_row() != Partner.Status.CONNECTED:
             raise RegistrationError(f"{partner} unregistered while its credentials were being rotated; nothing was kept.")
         partner.outbound_token = theirs.token
         partner.save(update_fields=["outbound_token", "updated_at"])

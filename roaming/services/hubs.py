@@ -45,7 +45,7 @@ def store_client_info(*, partner: Partner, info: ClientInfo) -> Outcome:
     with transaction.atomic():
         # The hub's row first: two clients stored at once would each recompute the partner's
         # parties without the other (a CPO silently dropped), or both insert a new one.
-        Partner.objects.select_for_update().filter(pk=partner.pk).values_list("pk").get()
+        partner.lock_row()
         held = HubClient.objects.select_for_update().filter(partner=partner, country_code=country_code, party_id=party_id).first()
         if held is not None and info.last_updated < held.last_updated:
             return Outcome.IGNORED_OLDER
