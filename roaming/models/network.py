@@ -87,6 +87,13 @@ class Location(models.Model):
     def make_key(country_code: str, party_id: str, ocpi_id: str) -> str:
         return f"{country_code.strip().upper()}*{party_id.strip().upper()}*{ocpi_id.strip().upper()}"
 
+    @staticmethod
+    def split_key(key: str) -> tuple[str, str, str]:
+        """`make_key`'s parts back: country code, party id, id (neither of the first two can
+        contain "*"; the id can)."""
+        country_code, party_id, ocpi_id = key.split("*", 2)
+        return country_code, party_id, ocpi_id
+
 
 class EVSE(models.Model):
     class Status(models.TextChoices):

@@ -368,7 +368,7 @@ def _select(sql: str, values: Sequence[Any], *, array: str = "text", lock: bool 
 
 
 # Advisory lock namespaces (the first of PostgreSQL's two int4 lock keys) for `lock_parties`.
-_PARTY_LOCKS = {"Location": 0x4C4F43, "Tariff": 0x544152}
+_PARTY_LOCKS: dict[type[Location] | type[Tariff], int] = {Location: 0x4C4F43, Tariff: 0x544152}
 
 
 def lock_parties(model: type[Location] | type[Tariff], keys: Iterable[str]) -> None:
@@ -386,14 +386,14 @@ def lock_parties(model: type[Location] | type[Tariff], keys: Iterable[str]) -> N
     """
     if connection.vendor != "postgresql":
         return
-    parties = sorted({"*".join(key.split("*", 2)[:2]) for key in keys})  # an id may hold a "*"
+    parties = sorted({f"{country}*{party}" for country, party, _ in map(Location.split_key, keys)})
     if not parties:
         return
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT count(pg_advisory_xact_lock(%s, h)) FROM"
             " (SELECT DISTINCT hashtext(p) AS h FROM unnest(%s::text[]) AS p ORDER BY h) AS ordered",
-            [_PARTY_LOCKS[model.__name__], parties],
+            [_PARTY_LOCKS[model], parties],
         )
 
 
@@ -451,7 +451,7 @@ def claimed_elsewhere(partner_id: int, owners: dict[str, int]) -> dict[str, Part
     for key, owner in owners.items():
         holder = holders.get(owner)
         if owner != partner_id and holder is not None and holder.status in _CLAIMING:
-            country_code, party_id, _ = key.split("*", 2)  # neither can contain "*"; the id can
+            country_code, party_id, _ = Location.split_key(key)
             if holder.may_act_for(country_code, party_id):
                 refused[key] = holder
     return refused

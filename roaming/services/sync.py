@@ -332,7 +332,7 @@ def _refused(result: network.StoreResult, ids: dict[str, str], versions: dict[st
     """Quarantine entries for the objects another connection keeps (see `network.claimed_elsewhere`)."""
     entries = []
     for key, holder in result.refused.items():
-        country_code, party_id, _ = key.split("*", 2)
+        country_code, party_id, _ = Location.split_key(key)
         entries.append(
             (
                 ids[key],
