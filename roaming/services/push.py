@@ -662,8 +662,9 @@ def put_tariff(*, partner: Partner, tariff: wire_tariffs.Tariff, received: Any =
             # The same version PUT again after a DELETE: the CPO wants it back, and
             # store_tariffs rightly writes nothing for an identical last_updated.
             # Received now: a full pull that began before this is not the newer word on it.
-            Tariff.objects.filter(pk=held.pk).update(deleted_at=None, received_at=timezone.now())
-            Tariff.restore([held.pk], timezone.now())
+            now = timezone.now()
+            Tariff.objects.filter(pk=held.pk).update(deleted_at=None, received_at=now)
+            Tariff.restore([held.pk], now)
             return Outcome.CREATED
     if result.older_ignored:
         return Outcome.IGNORED_OLDER
